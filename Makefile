@@ -1,0 +1,32 @@
+# Quick start: `make demo` runs the main job, `make test` runs every test.
+# Both install missing Debian packages (as root) and configure + build first.
+BUILD_DIR ?= build
+CUDA_HOME ?= /usr/local/cuda
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FLASHCORE := $(BUILD_DIR)/flashcore
+
+.PHONY: all demo test deps build clean
+
+all: build
+
+demo: build
+	@echo "== flashcore demo: first run =="
+	FLASHCORE_CACHE_DIR=$(CURDIR)/cache $(FLASHCORE) demo
+	@echo
+	@echo "== flashcore demo: second run (a new process; the cubin comes from the disk cache) =="
+	FLASHCORE_CACHE_DIR=$(CURDIR)/cache $(FLASHCORE) demo
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+deps:
+	@cmake/install_deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DCUDAToolkit_ROOT=$(CUDA_HOME)
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,58 @@
+// The attention problem every template solves, and how it maps onto FcAttentionParams.
+#pragma once
+
+#include <cuda.h>
+
+#include <cstdint>
+#include <string>
+
+#include "flashcore/expression.hpp"
+
+// A build-time copy of kernel_templates/common/attention_params.h: one definition for host
+// and device code.
+#include "flashcore/attention_params.h"
+
+namespace flashcore {
+
+struct DeviceInfo;
+
+enum class DType { f16, bf16, f32 };
+const char* to_string(DType dtype);
+DType parse_dtype(const std::string& text);  // f16|fp16|half, bf16, f32|fp32; throws bad_input
+std::size_t dtype_bytes(DType dtype);
+
+struct AttentionProblem {
+    int B = 1, Hq = 1, Hkv = 1, Sq = 1, Skv = 1, D = 64;
+    bool causal = false;
+    DType dtype = DType::f16;
+    float scale = 0.f;  // 0 means 1/sqrt(D)
+    bool with_lse = false;
+
+    float effective_scale() const;
+    std::size_t q_elements() const { return std::size_t(B) * Hq * Sq * D; }
+    std::size_t kv_elements() const { return std::size_t(B) * Hkv * Skv * D; }
+    std::size_t lse_elements() const { return std::size_t(B) * Hq * Sq; }
+    // Useful FLOPs (4·B·Hq·Sq·Skv·D, halved for causal) — the bench convention.
+    double flops() const;
+    // "B=1,Hq=8,Hkv=8,Sq=512,Skv=512,D=64,causal=0,dtype=f16"
+    std::string to_string() const;
+    // Throws Error(bad_problem) for sizes < 1, Hq % Hkv != 0, D > 256...
+    void validate() const;
+    // Parses "B,Hq,Hkv,Sq,Skv,D" (or "B,H,S,D" for Hq=Hkv, Sq=Skv).
+    static AttentionProblem from_shape(const std::string& shape);
+};
+
+// `problem.*` names for schema expressions; device facts (sm, num_sms, smem_optin) when known.
+NameLookup problem_names(const AttentionProblem& problem, const DeviceInfo* device = nullptr);
+
+// Device pointers of one attention call; contiguous [B, H, S, D] layouts.
+struct AttentionBuffers {
+    CUdeviceptr q = 0, k = 0, v = 0, o = 0;
+    CUdeviceptr lse = 0;    // optional, [B, Hq, Sq] fp32
+    CUdeviceptr debug = 0;  // optional, stage dumps
+};
+
+FcAttentionParams make_attention_params(const AttentionProblem& problem, const AttentionBuffers& buffers,
+                                        CUdeviceptr workspace);
+
+}  // namespace flashcore

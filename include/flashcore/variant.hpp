@@ -1,0 +1,73 @@
+// A variant: one template plus a value for each of its parameters. Its canonical string
+// (`template:field=value,...`, fields in schema order, defaults filled in) is its identity
+// everywhere: cache key input, log field, CLI argument, directory label.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flashcore/expression.hpp"
+#include "flashcore/schema.hpp"
+
+namespace flashcore {
+
+class TemplateRegistry;
+
+// The text a user wrote, split but not yet checked against a schema.
+struct VariantRequest {
+    std::string template_id;
+    std::vector<std::pair<std::string, std::string>> fields;  // as written, in order
+};
+
+// Splits `TEMPLATE[:name=value,...]`; throws Error(bad_input) on malformed text.
+VariantRequest split_variant_text(const std::string& text);
+
+class Variant {
+public:
+    const std::string& template_id() const { return schema_->id; }
+    const TemplateSchema& schema() const { return *schema_; }
+    std::shared_ptr<const TemplateSchema> schema_ptr() const { return schema_; }
+
+    const Value& value(const std::string& name) const;  // throws for an unknown name
+    std::int64_t int_value(const std::string& name) const;
+    const std::vector<Value>& values() const { return values_; }
+    // Derived constants in schema order (evaluated once, at construction).
+    const std::vector<std::pair<std::string, std::int64_t>>& derived() const { return derived_; }
+
+    const std::string& to_string() const { return canonical_; }
+
+    // Looks up param and derived names; chains to `problem` for `problem.*` names.
+    NameLookup names(const NameLookup& problem = nullptr) const;
+
+    bool operator==(const Variant& other) const { return canonical_ == other.canonical_; }
+    bool operator!=(const Variant& other) const { return !(*this == other); }
+
+    // Builds a variant from a request. `problem` (may be null) supplies values for params with
+    // a `bind` that the request leaves out. Throws Error(bad_input) naming the field, the value
+    // and what is allowed for unknown fields, bad values and violated constraints.
+    static Variant resolve(const VariantRequest& request, std::shared_ptr<const TemplateSchema> schema,
+                           const NameLookup& problem = nullptr);
+
+private:
+    std::shared_ptr<const TemplateSchema> schema_;
+    std::vector<Value> values_;  // schema order
+    std::vector<std::pair<std::string, std::int64_t>> derived_;
+    std::string canonical_;
+};
+
+// Parses `text` against the registry's schemas (defaults filled from the schema, or from
+// `problem` for bound fields).
+Variant parse_variant(const std::string& text, const TemplateRegistry& registry, const NameLookup& problem = nullptr);
+
+// Expands a pattern whose values may be `*` (every allowed value) or `a|b|c` into every
+// valid variant (invalid combinations are skipped and counted in `rejected`).
+std::vector<Variant> expand_variant_pattern(const std::string& pattern, const TemplateRegistry& registry,
+                                            size_t* rejected = nullptr, const NameLookup& problem = nullptr);
+
+// The parameters whose values differ, as "name: a -> b" (for bisect and cache-miss reasons).
+std::vector<std::string> variant_differences(const Variant& from, const Variant& to);
+
+}  // namespace flashcore

@@ -1,0 +1,127 @@
+#include "cli/cli_common.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "flashcore/error.hpp"
+
+namespace flashcore::cli {
+
+Config Context::config() const {
+    Config config = Config::from_env();
+    if (!template_dirs.empty()) config.template_dirs = template_dirs;
+    if (!cache_dir.empty()) config.cache_dir = cache_dir;
+    if (verbose) config.log_level = "info";
+    if (!log_level.empty()) config.log_level = log_level;
+    return config;
+}
+
+Runtime& Context::runtime() {
+    if (!runtime_) runtime_ = std::make_unique<Runtime>(config());
+    return *runtime_;
+}
+
+void CompileFlags::add_to(CLI::App& app) {
+    app.add_option("--allow-warning", allow_warnings,
+                   "let a promoted compiler warning pass (ids: local-wmma)");
+    app.add_option("--promote-warning", promote_warnings, "treat warnings containing this text as errors");
+    app.add_option("--nvrtc-opt", nvrtc_flags, "extra NVRTC flag (e.g. -DNAME=1, -maxrregcount=128)");
+    app.add_flag("-G,--debug", debug, "device debug build (-G)");
+    app.add_flag("--no-lineinfo", no_lineinfo, "omit -lineinfo");
+}
+
+CompileOptions CompileFlags::options() const {
+    CompileOptions options;
+    for (const auto& id : allow_warnings) {
+        bool known = false;
+        for (const auto& w : default_promoted_warnings()) known |= w.id == id;
+        if (!known) fail(Stage::validate, ErrorCode::bad_input, "--allow-warning " + id + ": no promoted warning has that id (known: local-wmma)");
+        options.allowed_warnings.push_back(id);
+    }
+    options.promoted_patterns = promote_warnings;
+    for (const auto& flag : nvrtc_flags) options.add_flag(flag);
+    if (debug) options.debug = true;
+    if (no_lineinfo) options.line_info = false;
+    return options;
+}
+
+void ProblemFlags::add_to(CLI::App& app, bool shape_required) {
+    auto* opt = app.add_option("--shape", shape, "B,Hq,Hkv,Sq,Skv,D (or B,H,S,D)");
+    if (shape_required) opt->required();
+    app.add_option("--dtype", dtype, "f16 | bf16 | f32")->capture_default_str();
+    app.add_flag("--causal", causal, "causal mask, aligned bottom-right when Sq != Skv");
+    app.add_flag("--lse", lse, "also compute and check the log-sum-exp output");
+    app.add_option("--scale", scale, "softmax scale (default 1/sqrt(D))");
+}
+
+AttentionProblem ProblemFlags::problem() const {
+    AttentionProblem p = AttentionProblem::from_shape(shape);
+    p.dtype = parse_dtype(dtype);
+    p.causal = causal;
+    p.with_lse = lse;
+    p.scale = scale;
+    p.validate();
+    return p;
+}
+
+int report(const Error& error, bool show_log) {
+    const ErrorInfo& info = error.info();
+    std::cerr << "flashcore: error [" << to_string(info.stage) << "/" << to_string(info.code) << "]: " << error.what()
+              << "\n";
+    if (!info.log.empty()) {
+        if (show_log) std::cerr << "---- compiler log ----\n" << info.log << "\n----------------------\n";
+        else std::cerr << "(run with -v to see the full compiler log)\n";
+    }
+    return error.is_usage_error() ? kBadInput : kWorkFailed;
+}
+
+int guarded(Context& context, const std::function<int()>& body) {
+    try {
+        return body();
+    } catch (const Error& e) {
+        return report(e, context.verbose);
+    }
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+Progress::Progress(std::size_t total, std::string what)
+    : total_(total), what_(std::move(what)), enabled_(stderr_is_terminal() && total > 1) {}
+
+void Progress::step(const std::string& label) {
+    ++count_;
+    if (!enabled_) return;
+    std::string line = "[" + std::to_string(count_) + "/" + std::to_string(total_) + "] " + what_ + " " + label;
+    if (line.size() > 110) line = line.substr(0, 107) + "...";
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fflush(stderr);
+}
+
+void Progress::done() {
+    if (enabled_) std::fprintf(stderr, "\r\033[K");
+}
+
+std::string format_us(double us) {
+    if (us < 0) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, us < 100 ? "%.2f" : "%.1f", us);
+    return buf;
+}
+
+std::string format_kb(std::size_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f KB", bytes / 1024.0);
+    return buf;
+}
+
+std::string format_error(double value) {
+    if (std::isinf(value)) return "inf";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", value);
+    return buf;
+}
+
+}  // namespace flashcore::cli

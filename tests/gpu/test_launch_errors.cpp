@@ -1,0 +1,80 @@
+// The launch layer's guarantees on a real GPU: shared-memory limits are checked with the
+// arithmetic in the error, the dynamic limit is raised when needed, and a kernel fault
+// poisons the context so later calls fail fast with the reason.
+#include <catch2/catch.hpp>
+
+#include "flashcore/attention_harness.hpp"
+#include "flashcore/error.hpp"
+#include "test_support.hpp"
+
+using namespace flashcore;
+
+namespace {
+Config toy_config(const std::string& cache_dir) {
+    Config c = test::test_config(cache_dir);
+    c.template_dirs = {test::test_template_dir()};
+    return c;
+}
+}  // namespace
+
+TEST_CASE("dynamic shared memory above 48 KB is raised and launches", "[gpu][launch]") {
+    test::TempDir dir;
+    Runtime rt(toy_config(dir.str()));
+    AttentionProblem p = AttentionProblem::from_shape("1,2,2,33,33,64");
+    AttentionHarness harness(rt, p, fresh_seed());
+    for (const char* v : {"toy_attention:smem_kb=0", "toy_attention:smem_kb=40", "toy_attention:smem_kb=100"}) {
+        INFO(v);
+        RunOptions options;
+        options.verify = false;
+        RunReport r = harness.run(rt.variant(v), options);
+        CHECK(harness.output() == harness.inputs().q);  // toy kernel: o = q, every element written
+        CHECK(r.dims.dynamic_smem == std::size_t(rt.variant(v).int_value("smem_kb")) * 1024);
+    }
+}
+
+TEST_CASE("a shared-memory over-request is refused before launch with the arithmetic", "[gpu][launch]") {
+    test::TempDir dir;
+    Runtime rt(toy_config(dir.str()));
+    AttentionProblem p = AttentionProblem::from_shape("1,2,2,33,33,64");
+    AttentionHarness harness(rt, p, fresh_seed());
+    try {
+        harness.run(rt.variant("toy_attention:smem_kb=300"), RunOptions{});
+        FAIL("expected resource_exceeded");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::resource_exceeded);
+        CHECK(e.info().variant == "toy_attention:threads=128,smem_kb=300,mode=plain");
+        CHECK_THAT(e.info().message, Catch::Contains("requested 300.0 KB (static 0.0 + dynamic 300.0) > opt-in max") &&
+                                         Catch::Contains(rt.device().info().name));
+    }
+    // Nothing was launched, so the context is still healthy.
+    CHECK_FALSE(rt.device().poisoned());
+    RunOptions options;
+    options.verify = false;
+    harness.run(rt.variant("toy_attention"), options);
+}
+
+TEST_CASE("a planted out-of-bounds kernel poisons the context and the next call fails fast", "[gpu][launch]") {
+    test::TempDir dir;
+    Runtime rt(toy_config(dir.str()));
+    AttentionProblem p = AttentionProblem::from_shape("1,2,2,33,33,64");
+    AttentionHarness harness(rt, p, fresh_seed());
+    RunOptions options;
+    options.verify = false;
+    try {
+        harness.run(rt.variant("toy_attention:fault=oob"), options);
+        FAIL("expected a launch fault");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::launch_fault);
+        CHECK(e.info().variant == "toy_attention:threads=128,smem_kb=0,mode=plain,fault=oob");
+        CHECK_THAT(e.info().message, Catch::Contains("CUDA_ERROR_"));
+    }
+    CHECK(rt.device().poisoned());
+    CHECK_THAT(rt.device().poison_reason(), Catch::Contains("fault=oob"));
+    try {
+        harness.run(rt.variant("toy_attention"), options);
+        FAIL("expected context_poisoned");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::context_poisoned);
+        CHECK_THAT(e.info().message, Catch::Contains("fault=oob") && Catch::Contains("Restart the process"));
+    }
+}
