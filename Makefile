@@ -4,6 +4,10 @@ BUILD_DIR ?= build
 CUDA_HOME ?= /usr/local/cuda
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FLASHCORE := $(BUILD_DIR)/flashcore
+CMAKE_ARGS := -DCMAKE_BUILD_TYPE=Release -DCUDAToolkit_ROOT=$(CUDA_HOME)
+ifneq ($(FLASHCORE_DEPS_ROOT),)
+CMAKE_ARGS += -DCMAKE_PREFIX_PATH=$(FLASHCORE_DEPS_ROOT)
+endif
 
 .PHONY: all demo test deps build clean
 
@@ -23,7 +27,7 @@ deps:
 	@cmake/install_deps.sh
 
 $(BUILD_DIR)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DCUDAToolkit_ROOT=$(CUDA_HOME)
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_ARGS)
 
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)

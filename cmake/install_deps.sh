@@ -3,6 +3,13 @@
 # apt-get; otherwise it prints the exact command and stops. The CUDA toolkit itself
 # (NVRTC, headers) is expected in $CUDA_HOME (default /usr/local/cuda).
 set -euo pipefail
+# Machines without a package registry (the GPU machine) can point FLASHCORE_DEPS_ROOT at the
+# same Debian packages unpacked with `dpkg -x` (a usr/ folder); the build then searches it.
+if [ -n "${FLASHCORE_DEPS_ROOT:-}" ]; then
+  [ -d "$FLASHCORE_DEPS_ROOT/include/spdlog" ] && exit 0
+  echo "error: FLASHCORE_DEPS_ROOT=$FLASHCORE_DEPS_ROOT has no include/spdlog" >&2
+  exit 1
+fi
 packages=(cmake g++ make libspdlog-dev libfmt-dev catch2 libxxhash-dev libcli11-dev nlohmann-json3-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -32,15 +32,14 @@ DriverApi load(const std::string& library) {
     auto driver_get_version = reinterpret_cast<CUresult (*)(int*)>(dlsym(handle, "cuDriverGetVersion"));
     int version = 0;
     if (!driver_get_version || driver_get_version(&version) != CUDA_SUCCESS) no_driver("cuDriverGetVersion failed");
-    // Ask for the ABI this library was built against, or the driver's own if it is older.
-    int abi = version < CUDA_VERSION ? version : CUDA_VERSION;
     DriverApi api;
     api.driver_version = version;
-#define FLASHCORE_LOAD(name)                                                                              \
+#define FLASHCORE_LOAD(name, abi)                                                                         \
     {                                                                                                     \
         void* fn = nullptr;                                                                               \
         CUdriverProcAddressQueryResult status{};                                                          \
-        if (get_proc(#name, &fn, abi, CU_GET_PROC_ADDRESS_DEFAULT, &status) != CUDA_SUCCESS || !fn)      \
+        int want = (abi) < version ? (abi) : version; /* an older driver: its own (same signature) */     \
+        if (get_proc(#name, &fn, want, CU_GET_PROC_ADDRESS_DEFAULT, &status) != CUDA_SUCCESS || !fn)     \
             no_driver(std::string("driver entry point ") + #name + " is missing (driver " +             \
                       std::to_string(version) + ")");                                                     \
         api.name = reinterpret_cast<decltype(api.name)>(fn);                                              \

@@ -23,32 +23,50 @@ KernelCache::KernelCache(const Config& config, const TemplateRegistry& templates
       jit_(config.jit),
       lock_timeout_(config.lock_timeout) {}
 
-KeyComponents KernelCache::key_components(const Variant& variant, const CompileOptions& options,
-                                          const Target& target) const {
-    Source source = render(variant, templates_);
+namespace {
+
+KeyComponents make_components(const Variant& variant, const CompileOptions& options, const Target& target,
+                              const Source& source, const Toolkit& toolkit) {
     KeyComponents c;
     c.template_id = variant.template_id();
-    c.content_digest = content_digest(source, toolkit_);
+    c.content_digest = content_digest(source, toolkit);
     c.variant = variant.to_string();
     c.options = options.canonical();
     c.arch = target.to_string();
-    c.nvrtc_version = toolkit_.nvrtc_version();
+    c.nvrtc_version = toolkit.nvrtc_version();
     return c;
+}
+
+}  // namespace
+
+KeyComponents KernelCache::key_components(const Variant& variant, const CompileOptions& options,
+                                          const Target& target) const {
+    return make_components(variant, options, target, render(variant, templates_), toolkit_);
 }
 
 CacheLookup KernelCache::get(const Variant& variant, const CompileOptions& options, const Target& target) {
     auto start = std::chrono::steady_clock::now();
+    CacheLookup result;
+    const std::string request = variant.to_string() + "|" + options.canonical() + "|" + target.to_string();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = by_request_.find(request);
+        if (it != by_request_.end()) result.entry = it->second;
+    }
+    if (result.entry) {
+        result.source = CacheSource::memory;
+        ++stats_.memory_hits;
+        result.lookup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        detail::log().info("lookup variant={} arch={} key={} source=memory", variant.to_string(), target.to_string(),
+                            result.entry->key);
+        enforce_promoted_warnings(result.entry->compiled, options, variant.to_string(), target.to_string());
+        return result;
+    }
+
     Source source = render(variant, templates_);
-    KeyComponents components;
-    components.template_id = variant.template_id();
-    components.content_digest = content_digest(source, toolkit_);
-    components.variant = variant.to_string();
-    components.options = options.canonical();
-    components.arch = target.to_string();
-    components.nvrtc_version = toolkit_.nvrtc_version();
+    KeyComponents components = make_components(variant, options, target, source, toolkit_);
     const std::string key = components.key();
 
-    CacheLookup result;
     std::promise<std::shared_ptr<const CacheEntry>> promise;
     Slot slot;
     bool owner = false;
@@ -76,6 +94,10 @@ CacheLookup KernelCache::get(const Variant& variant, const CompileOptions& optio
             memory_.erase(key);  // let a later call retry (e.g. after the template is fixed)
             throw;
         }
+    }
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        by_request_.emplace(request, result.entry);
     }
     result.lookup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     detail::log().info("lookup variant={} arch={} key={} source={} ms={:.2f}", variant.to_string(), target.to_string(), key,

@@ -65,7 +65,10 @@ private:
 
     std::mutex mutex_;
     using Slot = std::shared_future<std::shared_ptr<const CacheEntry>>;
-    std::unordered_map<std::string, Slot> memory_;
+    std::unordered_map<std::string, Slot> memory_;  // by key
+    // Finished entries by request (variant | options | arch), so a repeated lookup skips
+    // rendering and hashing. Template files are therefore read once per process per variant.
+    std::unordered_map<std::string, std::shared_ptr<const CacheEntry>> by_request_;
 };
 
 }  // namespace flashcore

@@ -47,6 +47,7 @@ nlohmann::json job_json(const BuildJob& job) {
     int optin = known_smem_optin(job.target.sm);
     j["ok"] = true;
     j["key"] = e.key;
+    j["nvrtc"] = e.components.nvrtc_version;
     j["source"] = to_string(job.result->source);
     j["compile_ms"] = e.compiled.compile_ms;
     j["lookup_ms"] = job.result->lookup_ms;

@@ -16,12 +16,14 @@ void register_devices(CLI::App& app, Context& context) {
     cmd->callback([&context, json_out] {
         context.exit_code = guarded(context, [&] {
             context.runtime();  // applies configuration (driver library, log level)
-            nlohmann::json doc = {{"devices", nlohmann::json::array()}};
+            nlohmann::json doc = {{"devices", nlohmann::json::array()},
+                                  {"nvrtc", context.runtime().cache().toolkit().nvrtc_version()},
+                                  {"cuda_include", context.runtime().cache().toolkit().include_dirs()}};
             std::string reason = gpu_unavailable_reason();
             if (!reason.empty()) {
                 doc["reason"] = reason;
                 if (*json_out) std::cout << doc.dump() << "\n";
-                else std::cout << "no usable GPU: " << reason << "\n";
+                else std::cout << "no usable GPU: " << reason << "\nNVRTC " << doc["nvrtc"].get<std::string>() << "\n";
                 return kOk;
             }
             doc["driver_version"] = driver_version();
@@ -41,7 +43,9 @@ void register_devices(CLI::App& app, Context& context) {
                               << d.total_memory / (1 << 20) << " MiB\n";
             }
             if (*json_out) std::cout << doc.dump() << "\n";
-            else std::cout << "driver " << driver_version() / 1000 << "." << (driver_version() % 1000) / 10 << "\n";
+            else
+                std::cout << "driver " << driver_version() / 1000 << "." << (driver_version() % 1000) / 10 << ", NVRTC "
+                          << doc["nvrtc"].get<std::string>() << "\n";
             return kOk;
         });
     });
