@@ -144,7 +144,7 @@ RunReport AttentionHarness::run(const Variant& variant, const RunOptions& option
     report.registers = kernel.registers();
     report.static_smem = kernel.static_smem();
     Device& dev = runtime_.device(device_);
-    report.dims = derive_launch(variant, problem_names(problem_, &dev.info()));
+    report.dims = runtime_.plan(kernel, problem_).dims;
 
     Buffers& b = *buffers_;
     const std::string stage = stage_of(variant);
@@ -164,7 +164,8 @@ RunReport AttentionHarness::run(const Variant& variant, const RunOptions& option
     // The checked launch: outputs poisoned first so an unwritten element cannot pass.
     poison(b.o, problem_.dtype);
     if (problem_.with_lse) b.lse.fill_u32(kFloatNaN);
-    runtime_.launch_attention(kernel, problem_, buffers, nullptr);
+    const Runtime::AttentionPlan plan = runtime_.plan(kernel, problem_);
+    runtime_.launch(plan, problem_, buffers, nullptr);
     dev.synchronize("attention launch");
 
     if (options.verify) {
@@ -197,14 +198,14 @@ RunReport AttentionHarness::run(const Variant& variant, const RunOptions& option
     if (options.eager_iterations > 0 || options.graph_calls > 0) {
         Stream stream(dev);
         Event start(dev), stop(dev);
-        for (int i = 0; i < options.warmup; ++i) runtime_.launch_attention(kernel, problem_, buffers, stream.get());
+        for (int i = 0; i < options.warmup; ++i) runtime_.launch(plan, problem_, buffers, stream.get());
         stream.synchronize("warm-up");
         if (options.eager_iterations > 0) {
             std::vector<double> per_call;
             for (int r = 0; r < options.repetitions; ++r) {
                 start.record(stream.get());
                 for (int i = 0; i < options.eager_iterations; ++i)
-                    runtime_.launch_attention(kernel, problem_, buffers, stream.get());
+                    runtime_.launch(plan, problem_, buffers, stream.get());
                 stop.record(stream.get());
                 stop.synchronize();
                 per_call.push_back(1000.0 * stop.elapsed_since(start) / options.eager_iterations);
@@ -214,7 +215,7 @@ RunReport AttentionHarness::run(const Variant& variant, const RunOptions& option
         if (options.graph_calls > 0) {
             GraphExec graph(dev, stream.get(), [&] {
                 for (int i = 0; i < options.graph_calls; ++i)
-                    runtime_.launch_attention(kernel, problem_, buffers, stream.get());
+                    runtime_.launch(plan, problem_, buffers, stream.get());
             });
             graph.launch(stream.get());  // first replay uploads the graph
             stream.synchronize("graph warm-up");
@@ -228,6 +229,8 @@ RunReport AttentionHarness::run(const Variant& variant, const RunOptions& option
                 per_call.push_back(1000.0 * stop.elapsed_since(start) / (kReplays * options.graph_calls));
             }
             report.us_graph = median(per_call);
+            report.us_graph_min = *std::min_element(per_call.begin(), per_call.end());
+            report.us_graph_max = *std::max_element(per_call.begin(), per_call.end());
         }
     }
     return report;

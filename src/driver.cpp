@@ -77,11 +77,6 @@ std::string Device::poison_reason() const {
     return poison_reason_;
 }
 
-void Device::note_launch(const std::string& variant) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    last_launch_ = variant;
-}
-
 void Device::make_current() const {
     if (poisoned_.load()) {
         ErrorInfo info;
@@ -105,7 +100,8 @@ void Device::check(CUresult rc, const std::string& what, const std::string& vari
         std::string culprit;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            culprit = variant.empty() ? last_launch_ : variant;
+            const std::string* last = last_launch_.load();
+            culprit = !variant.empty() ? variant : last ? *last : std::string();
             if (poison_reason_.empty())
                 poison_reason_ = described + " reported by " + what +
                                  (culprit.empty() ? "" : " after launching " + culprit);

@@ -110,7 +110,7 @@ void LoadedKernel::launch(const LaunchDims& dims, void** args, CUstream stream) 
                       "cuFuncSetAttribute(max dynamic smem = " + std::to_string(dims.dynamic_smem) + ")", name);
         dynamic_limit_.store(dims.dynamic_smem, std::memory_order_relaxed);
     }
-    device_.note_launch(name);
+    device_.note_launch(&name);
     device_.check(api.cuLaunchKernel(function_, dims.grid[0], dims.grid[1], dims.grid[2], dims.block, 1, 1,
                                      static_cast<unsigned>(dims.dynamic_smem), stream, args, nullptr),
                   "cuLaunchKernel", name);

@@ -1,5 +1,7 @@
 #include "flashcore/runtime.hpp"
 
+#include <cstring>
+
 #include "driver_api.hpp"
 #include "flashcore/error.hpp"
 #include "logging.hpp"
@@ -82,24 +84,68 @@ CUdeviceptr Runtime::prepare_workspace(LoadedKernel& kernel, const LaunchDims& d
     if (ws.buffer.bytes() < dims.workspace_bytes) {
         ws.buffer = DeviceBuffer(dev, dims.workspace_bytes);
         ws.buffer.fill_u8(0);
-        ws.zeroed_for = kernel.variant().to_string();
-    } else if (dims.workspace_zero_bytes > 0 && ws.zeroed_for != kernel.variant().to_string()) {
+        ws.zeroed_for = &kernel;
+    } else if (dims.workspace_zero_bytes > 0 && ws.zeroed_for != &kernel) {
         // Kernels leave their own counters zero; another variant's partials may sit there.
         dev.check(detail::driver_api().cuMemsetD8Async(ws.buffer.get(), 0, dims.workspace_zero_bytes, stream),
                   "cuMemsetD8Async(workspace counters)", kernel.variant().to_string());
-        ws.zeroed_for = kernel.variant().to_string();
+        ws.zeroed_for = &kernel;
     }
     return ws.buffer.get();
 }
 
-void Runtime::launch_attention(LoadedKernel& kernel, const AttentionProblem& problem, const AttentionBuffers& buffers,
-                               CUstream stream) {
-    const DeviceInfo& info = kernel.device().info();
-    LaunchDims dims = derive_launch(kernel.variant(), problem_names(problem, &info));
-    CUdeviceptr workspace = prepare_workspace(kernel, dims, stream);
+Runtime::AttentionPlan Runtime::plan(LoadedKernel& kernel, const AttentionProblem& problem) {
+    return {&kernel, derive_launch(kernel.variant(), problem_names(problem, &kernel.device().info()))};
+}
+
+void Runtime::launch(const AttentionPlan& plan, const AttentionProblem& problem, const AttentionBuffers& buffers,
+                     CUstream stream) {
+    CUdeviceptr workspace = plan.dims.workspace_bytes ? prepare_workspace(*plan.kernel, plan.dims, stream) : 0;
     FcAttentionParams params = make_attention_params(problem, buffers, workspace);
     void* args[] = {&params};
-    kernel.launch(dims, args, stream);
+    plan.kernel->launch(plan.dims, args, stream);
+}
+
+std::size_t Runtime::PlanKeyHash::operator()(const PlanKey& k) const noexcept {
+    std::size_t h = std::hash<std::string>{}(k.variant);
+    for (std::uint64_t v : {std::uint64_t(k.B), std::uint64_t(k.Hq), std::uint64_t(k.Hkv), std::uint64_t(k.Sq),
+                            std::uint64_t(k.Skv), std::uint64_t(k.D), std::uint64_t(k.flags), std::uint64_t(k.ordinal),
+                            std::uint64_t(k.scale_bits)})
+        h = (h ^ v) * 0x100000001b3ull;
+    return h;
+}
+
+Runtime::PlanKey Runtime::plan_key(const AttentionProblem& p, const std::string& variant, int ordinal) {
+    PlanKey key{p.B, p.Hq, p.Hkv, p.Sq, p.Skv, p.D,
+                int(p.causal) | int(p.with_lse) << 1 | int(p.dtype) << 2, ordinal, 0, variant};
+    std::memcpy(&key.scale_bits, &p.scale, sizeof key.scale_bits);
+    return key;
+}
+
+Selection Runtime::resolve(const AttentionProblem& problem, const std::string& variant_text, int ordinal) {
+    if (variant_text == "auto") return select_variant(*this, problem, device(ordinal).info());
+    return {variant(variant_text, &problem).to_string(), "explicit", "given by the caller"};
+}
+
+void Runtime::attention(const AttentionProblem& problem, const AttentionBuffers& buffers, CUstream stream,
+                        const std::string& variant_text, int ordinal) {
+    PlanKey key = plan_key(problem, variant_text, ordinal);
+    AttentionPlan found;
+    {
+        std::shared_lock<std::shared_mutex> lock(plans_mutex_);
+        auto it = plans_.find(key);
+        if (it != plans_.end()) found = it->second;
+    }
+    if (!found.kernel) {
+        Selection chosen = resolve(problem, variant_text, ordinal);
+        Variant v = variant(chosen.variant, &problem);
+        check_problem(v, problem, ordinal);
+        found = plan(kernel(v, ordinal), problem);
+        detail::log().info("attention plan {} -> {} ({}: {})", problem.to_string(), chosen.variant, chosen.source, chosen.why);
+        std::unique_lock<std::shared_mutex> lock(plans_mutex_);
+        plans_.emplace(std::move(key), found);
+    }
+    launch(found, problem, buffers, stream);
 }
 
 }  // namespace flashcore

@@ -38,6 +38,7 @@ struct RunReport {
     int static_smem = 0;
     double us_eager = -1;  // per call, median
     double us_graph = -1;  // per call inside a replayed graph, median
+    double us_graph_min = -1, us_graph_max = -1;  // spread of the graph timings
     // Verification (when asked): what was compared, against what, and the verdict.
     bool verified = false;
     std::string compared;   // "o", "o+lse", "S (stage=qk)", "P (stage=softmax)"

@@ -52,8 +52,9 @@ public:
 
     bool poisoned() const { return poisoned_.load(); }
     std::string poison_reason() const;
-    // Records the last kernel launched, so a later fault report can name it.
-    void note_launch(const std::string& variant) const;
+    // Records the last kernel launched, so a later fault report can name it. The string must
+    // outlive the device (loaded kernels' canonical names do).
+    void note_launch(const std::string* variant) const { last_launch_.store(variant, std::memory_order_relaxed); }
 
 private:
     DeviceInfo info_;
@@ -62,7 +63,7 @@ private:
     mutable std::atomic<bool> poisoned_{false};
     mutable std::mutex mutex_;
     mutable std::string poison_reason_;
-    mutable std::string last_launch_;
+    mutable std::atomic<const std::string*> last_launch_{nullptr};
 };
 
 class DeviceBuffer {

@@ -47,6 +47,7 @@ public:
     int static_smem() const { return static_smem_; }
     int registers() const { return registers_; }
     int max_threads() const { return max_threads_; }
+    CUfunction function() const { return function_; }
 
     // Checks the launch against the device (threads, static + dynamic shared memory vs the
     // opt-in maximum; Error(resource_exceeded) with the arithmetic), raises the dynamic

@@ -95,7 +95,7 @@ void register_run(CLI::App& app, Context& context) {
         std::string reference = "auto";
     };
     auto args = std::make_shared<Args>();
-    cmd->add_option("variant", args->variant, "TEMPLATE[:name=value,...]")->required();
+    cmd->add_option("variant", args->variant, "TEMPLATE[:name=value,...] or auto")->required();
     args->problem.add_to(*cmd, true);
     args->compile.add_to(*cmd);
     cmd->add_flag("--verify", args->verify, "compare against a higher-precision reference (exit 1 on mismatch)");
@@ -109,7 +109,10 @@ void register_run(CLI::App& app, Context& context) {
         context.exit_code = guarded(context, [&] {
             Runtime& rt = context.runtime();
             AttentionProblem problem = args->problem.problem();
-            Variant variant = rt.variant(args->variant, &problem);
+            Selection chosen = rt.resolve(problem, args->variant, args->device);
+            if (args->variant == "auto" && !args->json)
+                std::cout << "auto     " << chosen.variant << " (" << chosen.source << ": " << chosen.why << ")\n";
+            Variant variant = rt.variant(chosen.variant, &problem);
             RunOptions options;
             options.verify = args->verify;
             options.reference = parse_reference(args->reference);

@@ -13,5 +13,10 @@ void register_build(CLI::App& app, Context& context);
 void register_run(CLI::App& app, Context& context);
 void register_cache(CLI::App& app, Context& context);
 void register_demo(CLI::App& app, Context& context);
+void register_probe(CLI::App& app, Context& context);
+void register_compare(CLI::App& app, Context& context);
+void register_bisect(CLI::App& app, Context& context);
+void register_bench(CLI::App& app, Context& context);
+void register_tune(CLI::App& app, Context& context);
 
 }  // namespace flashcore::cli

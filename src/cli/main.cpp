@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
     register_run(app, context);
     register_cache(app, context);
     register_demo(app, context);
+    register_probe(app, context);
+    register_compare(app, context);
+    register_bisect(app, context);
+    register_bench(app, context);
+    register_tune(app, context);
 
     try {
         app.parse(argc, argv);
