@@ -15,6 +15,9 @@ seed="attention_wmma:block_m=32,block_n=32,warps=4,copy=sync,p_dtype=f16"
   CUDA_CACHE_DISABLE=1 $cli --cache-dir /tmp/nvcheck3 --template-dir tests/templates build local_wmma --arch sm_90 --json --allow-warning local-wmma
   ls -la ~/.nv ~/.cache 2>&1 | head -20
 } > "$out/env.log" 2>&1
+# Compile both catalogues up front, in parallel, so the sanitizer runs load from the cache.
+$cli build $(grep -hv '^#' tests/catalogue/attention_wmma.txt tests/catalogue/attention_mma.txt | grep .) --arch sm_90 --json > "$out/catalogue-build.jsonl" 2>&1
+echo "catalogue compiled: $(grep -c '"ok":true' "$out/catalogue-build.jsonl") ok, $(grep -c '"ok":false' "$out/catalogue-build.jsonl") failed"
 python3 tools/sanitize_catalogue.py attention_wmma --out "$out" | tail -20
 python3 tools/sanitize_catalogue.py attention_mma --out "$out" | tail -12
 {
@@ -29,3 +32,11 @@ python3 tools/sanitize_catalogue.py attention_mma --out "$out" | tail -12
 } > "$out/bisect.log" 2>&1
 tail -40 "$out/bisect.log"
 tar czf "$out/bisect-folders.tgz" bisect-local-wmma bisect-oob 2>/dev/null
+
+{
+  python3 .bench/sdpa_anchor.py --set mission --backends cudnn,flash 2>&1
+  $cli bench --set mission 2>&1
+  $cli bench --set mission --overhead --dtypes float16 2>&1
+} > "$out/mission.jsonl"
+python3 .bench/compare.py "$out/mission.jsonl" "$out/mission.jsonl"
+grep overhead "$out/mission.jsonl"
