@@ -51,8 +51,12 @@ std::string CompileOptions::canonical() const {
 }
 
 std::vector<std::string> CompileOptions::nvrtc_arguments(const Target& target, const Toolkit& toolkit) const {
+    // --no-cache: NVRTC 13 keeps its own cubin cache (~/.nv/ComputeCache) and a hit there
+    // returns an empty log — no ptxas resource report and, worse, no warnings to promote
+    // (seen on the H100 machine: the second process compiling local_wmma got no warning).
+    // FlashCore's cache is the one that counts, so NVRTC always really compiles.
     std::vector<std::string> args = {"--gpu-architecture=" + target.to_string(), "--std=c++17",
-                                     "--ptxas-options=-v"};
+                                     "--ptxas-options=-v", "--no-cache"};
     if (debug) args.push_back("--device-debug");
     else if (line_info) args.push_back("--generate-line-info");
     if (fast_math) args.push_back("--use_fast_math");

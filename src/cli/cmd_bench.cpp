@@ -44,10 +44,10 @@ int measure_overhead(Runtime& rt, const AttentionProblem& problem, std::ostream&
     Selection chosen = rt.resolve(problem);
     LoadedKernel& kernel = rt.kernel(rt.variant(chosen.variant, &problem));
     Runtime::AttentionPlan plan = rt.plan(kernel, problem);
-    if (plan.dims.workspace_bytes)
-        fail(Stage::launch, ErrorCode::bad_input,
-             "--overhead needs a variant without a workspace (splits=1) for a bare launch; " + chosen.variant + " has one");
-    FcAttentionParams params = make_attention_params(problem, buffers, 0);
+    // The bare launch gets its own zeroed workspace (split-KV counters reset themselves).
+    DeviceBuffer workspace(dev, plan.dims.workspace_bytes);
+    if (plan.dims.workspace_bytes) workspace.fill_u8(0);
+    FcAttentionParams params = make_attention_params(problem, buffers, workspace.get());
     void* args[] = {&params};
     const auto& api = detail::driver_api();
     constexpr int kBatch = 200, kRounds = 31;

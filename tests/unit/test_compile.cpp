@@ -161,3 +161,19 @@ TEST_CASE("an unsupported arch is a clear input error", "[compile]") {
         CHECK_THAT(e.info().message, Catch::Contains("sm_61"));
     }
 }
+
+TEST_CASE("a repeated compile of the same program still reports warnings and resources", "[compile]") {
+    // Regression: NVRTC's own cache answered repeats with an empty log on the GPU machine.
+    test::TempDir a, b;
+    for (const auto& dir : {a.str(), b.str()}) {
+        Config config = test::test_config(dir);
+        config.template_dirs = {test::test_template_dir()};
+        Runtime rt(config);
+        CompileOptions allow;
+        allow.allowed_warnings = {"local-wmma"};
+        CacheLookup r = rt.build(rt.variant("local_wmma"), Target::parse("sm_90"), allow);
+        CHECK(r.source == CacheSource::compiled);
+        CHECK(r.entry->compiled.resources.parsed);
+        CHECK_FALSE(r.entry->compiled.warnings.empty());
+    }
+}
