@@ -304,6 +304,8 @@ TuneReport tune(Runtime& runtime, const AttentionProblem& problem, const DeviceI
     base.verify = true;
     base.time = true;
     base.timeout = options.timeout;
+    base.extra_args = options.probe_args;
+    base.env = options.probe_env;
     base.env["FLASHCORE_CACHE_DIR"] = runtime.config().cache_dir;
     if (!compiled.empty())
         prober.run(compiled, base, [&](const std::string& variant, const ProbeResult& result) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,7 +94,9 @@ struct TuneOptions {
     bool retune = false;        // time every candidate again
     std::uint64_t seed = 0;
     std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // per candidate
-    CompileOptions compile;
+    CompileOptions compile;                  // for the compiles done in this process
+    std::vector<std::string> probe_args;     // the same options as `flashcore probe` flags
+    std::map<std::string, std::string> probe_env;  // environment of the probe children
 };
 
 struct TuneReport {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "flashcore/error.hpp"
@@ -22,6 +23,28 @@ Config Context::config() const {
 Runtime& Context::runtime() {
     if (!runtime_) runtime_ = std::make_unique<Runtime>(config());
     return *runtime_;
+}
+
+std::map<std::string, std::string> Context::probe_env() const {
+    namespace fs = std::filesystem;
+    std::map<std::string, std::string> env;
+    std::string dirs;
+    for (const auto& d : config().template_dirs)
+        dirs += (dirs.empty() ? "" : ":") + fs::absolute(d).lexically_normal().string();
+    if (!dirs.empty()) env["FLASHCORE_TEMPLATE_DIR"] = dirs;
+    if (!cache_dir.empty()) env["FLASHCORE_CACHE_DIR"] = fs::absolute(cache_dir).lexically_normal().string();
+    if (!log_level.empty()) env["FLASHCORE_LOG_LEVEL"] = log_level;
+    return env;
+}
+
+std::vector<std::string> CompileFlags::probe_args() const {
+    std::vector<std::string> args;
+    for (const auto& w : allow_warnings) args.push_back("--allow-warning=" + w);
+    for (const auto& p : promote_warnings) args.push_back("--promote-warning=" + p);
+    for (const auto& f : nvrtc_flags) args.push_back("--nvrtc-opt=" + f);
+    if (debug) args.push_back("-G");
+    if (no_lineinfo) args.push_back("--no-lineinfo");
+    return args;
 }
 
 void CompileFlags::add_to(CLI::App& app) {

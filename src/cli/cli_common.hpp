@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct Context {
     // Built on first use, after the command line has been parsed.
     Runtime& runtime();
     Config config() const;
+    // What child processes (`flashcore probe`) must see of this process's global options.
+    std::map<std::string, std::string> probe_env() const;
 
 private:
     std::unique_ptr<Runtime> runtime_;
@@ -45,6 +48,8 @@ struct CompileFlags {
     bool no_lineinfo = false;
     void add_to(CLI::App& app);
     CompileOptions options() const;  // throws Error(bad_input) for bad flags
+    // The same flags as `flashcore probe` arguments (`--opt=value`, so values may start with '-').
+    std::vector<std::string> probe_args() const;
 };
 
 // Problem flags shared by run/compare/bench...

@@ -22,28 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-// The compile flags as `flashcore probe` arguments (`--opt=value` so values may start with '-').
-std::vector<std::string> probe_compile_args(const CompileFlags& flags) {
-    std::vector<std::string> args;
-    for (const auto& w : flags.allow_warnings) args.push_back("--allow-warning=" + w);
-    for (const auto& p : flags.promote_warnings) args.push_back("--promote-warning=" + p);
-    for (const auto& f : flags.nvrtc_flags) args.push_back("--nvrtc-opt=" + f);
-    if (flags.debug) args.push_back("-G");
-    if (flags.no_lineinfo) args.push_back("--no-lineinfo");
-    return args;
-}
-
-std::map<std::string, std::string> probe_env(const Context& context) {
-    std::map<std::string, std::string> env;
-    std::string dirs;
-    for (const auto& d : context.config().template_dirs)
-        dirs += (dirs.empty() ? "" : ":") + fs::absolute(d).lexically_normal().string();
-    if (!dirs.empty()) env["FLASHCORE_TEMPLATE_DIR"] = dirs;
-    if (!context.cache_dir.empty()) env["FLASHCORE_CACHE_DIR"] = fs::absolute(context.cache_dir).lexically_normal().string();
-    if (!context.log_level.empty()) env["FLASHCORE_LOG_LEVEL"] = context.log_level;
-    return env;
-}
-
 // A scratch folder removed when the object dies.
 class ScratchDir {
 public:
@@ -132,9 +110,9 @@ int run_compare(Context& context, const Args& args) {
     base.seed = args.seed ? args.seed : fresh_seed();
     base.time = args.time;
     base.timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_s * 1000));
-    base.extra_args = probe_compile_args(args.compile);
+    base.extra_args = args.compile.probe_args();
     if (args.device != 0) base.extra_args.insert(base.extra_args.end(), {"--device", std::to_string(args.device)});
-    base.env = probe_env(context);
+    base.env = context.probe_env();
 
     ProcessProbeRunner process(args.probe_executable.empty() ? ProcessProbeRunner::default_probe_executable()
                                                               : args.probe_executable);

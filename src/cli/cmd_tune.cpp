@@ -53,6 +53,8 @@ void register_tune(CLI::App& app, Context& context) {
             options.seed = args->seed ? args->seed : fresh_seed();
             options.timeout = std::chrono::milliseconds(static_cast<long long>(args->timeout_s * 1000));
             options.compile = args->compile.options();
+            options.probe_args = args->compile.probe_args();
+            options.probe_env = context.probe_env();
             ProcessBatchProber prober(exe);
             Progress progress(0, "tuning");
             bool terminal = stderr_is_terminal();

@@ -15,7 +15,7 @@ function(flashcore_cli_test name)
 endfunction()
 
 flashcore_cli_test(help EXIT 0 MATCH "build" COMMAND ${_cli} --help)
-foreach(verb devices templates build run cache demo)
+foreach(verb devices templates build run cache demo probe compare bisect bench tune)
   flashcore_cli_test("help ${verb}" EXIT 0 MATCH "Usage|Options" COMMAND ${_cli} ${verb} --help)
 endforeach()
 flashcore_cli_test("no verb is bad usage" EXIT 2 MATCH "subcommand" COMMAND ${_cli})
@@ -32,6 +32,18 @@ flashcore_cli_test("bad shape" EXIT 2 MATCH "must be B,Hq,Hkv,Sq,Skv,D"
   COMMAND ${_cli} run reference_attention --shape 1,8)
 flashcore_cli_test("missing template dir" EXIT 2 MATCH "does not exist"
   COMMAND ${_cli} --template-dir /nonexistent/templates templates)
+flashcore_cli_test("bisect of identical variants is bad usage" EXIT 2 MATCH "identical|same"
+  COMMAND ${_cli} bisect --good reference_attention --bad reference_attention:dtype=f16 --shape 1,2,64,64)
+flashcore_cli_test("bisect across templates is bad usage" EXIT 2 MATCH "template"
+  COMMAND ${_cli} bisect --good reference_attention --bad attention_mma --shape 1,2,64,64)
+flashcore_cli_test("compare with a bad variant is bad usage" EXIT 2 MATCH "cannot be 'f64'"
+  COMMAND ${_cli} compare reference_attention:dtype=f64 reference --shape 1,2,64,64)
+flashcore_cli_test("bench lists the anchor shapes without a GPU" EXIT 0 MATCH "\"dtype\":\"bfloat16\".*\"Sq\":16384"
+  COMMAND ${_cli} bench --list --set all)
+flashcore_cli_test("probe prints one verdict per variant" EXIT 1 MATCH "\"verdict\":\"invalid\""
+  COMMAND ${_cli} probe reference_attention:dtype=f64 --shape 1,2,64,64)
+flashcore_cli_test("tune without a GPU fails with the typed reason" EXIT 1 MATCH "no CUDA driver found"
+  ENV "FLASHCORE_DRIVER_LIBRARY=/nonexistent/libcuda.so.1" COMMAND ${_cli} tune --shape 1,8,512,64)
 flashcore_cli_test("templates json" EXIT 0 MATCH "\"template\":\"reference_attention\""
   COMMAND ${_cli} templates --json)
 flashcore_cli_test("build json for sm_89 and sm_90a" EXIT 0
