@@ -1,5 +1,6 @@
-// Embedding FlashCore: pick a variant for a problem, get it compiled (or from the cache)
-// and launch it on your own device buffers and stream. Without a GPU it compiles only.
+// Embedding FlashCore: one call runs attention on your own device buffers and stream with the
+// per-shape specialised kernel ("auto": tuned record, else heuristic), compiled at most once
+// per process and once per cache. Without a GPU it compiles the reference only.
 #include <flashcore/error.hpp>
 #include <flashcore/host_numeric.hpp>
 #include <flashcore/runtime.hpp>
@@ -29,16 +30,15 @@ int main() {
         v.upload(inputs.v_bytes.data(), inputs.v_bytes.size());
         flashcore::Stream stream(device);
 
-        runtime.check_problem(variant, problem);
-        flashcore::LoadedKernel& kernel = runtime.kernel(variant);
-        runtime.launch_attention(kernel, problem, {q.get(), k.get(), v.get(), o.get()}, stream.get());
+        runtime.attention(problem, {q.get(), k.get(), v.get(), o.get()}, stream.get());
         stream.synchronize();
+        const std::string chosen = runtime.resolve(problem).variant;
 
         std::vector<unsigned char> bytes(o.bytes());
         o.download(bytes.data(), bytes.size());
         flashcore::ErrorStats err =
             flashcore::compare(flashcore::decode(bytes, problem.dtype), flashcore::cpu_reference_attention(problem, inputs));
-        std::printf("%s on %s: max abs error %.2e vs CPU fp64\n", variant.to_string().c_str(),
+        std::printf("auto -> %s on %s: max abs error %.2e vs CPU fp64\n", chosen.c_str(),
                     device.info().name.c_str(), err.max_abs);
         return err.within(flashcore::tolerance_for(problem.dtype)) ? 0 : 1;
     } catch (const flashcore::Error& e) {
