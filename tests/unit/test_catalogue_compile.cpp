@@ -1,0 +1,95 @@
+// Every correctness-catalogue variant compiles for sm_89 (L4) and sm_90 (H100) with no spills
+// and no stack, and its shared memory is checked against each device's opt-in limit.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "flashcore/error.hpp"
+#include "flashcore/launch.hpp"
+#include "flashcore/runtime.hpp"
+#include "test_support.hpp"
+
+using namespace flashcore;
+
+namespace {
+
+std::vector<std::string> catalogue(const std::string& id) {
+    std::ifstream in(std::string(FLASHCORE_CATALOGUE_DIR) + "/" + id + ".txt");
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) {
+        size_t b = line.find_first_not_of(" \t");
+        if (b != std::string::npos && line[b] != '#') out.push_back(line.substr(b, line.find_last_not_of(" \t\r") - b + 1));
+    }
+    return out;
+}
+
+void compile_catalogue(const std::string& id) {
+    test::TempDir dir;
+    Runtime rt(test::test_config(dir.str()));
+    std::vector<std::pair<Variant, Target>> jobs;
+    for (const auto& text : catalogue(id))
+        for (const char* arch : {"sm_89", "sm_90"}) jobs.emplace_back(rt.variant(text), Target::parse(arch));
+    REQUIRE(jobs.size() >= 20);
+    std::mutex mutex;
+    std::vector<std::string> failures;
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        for (size_t i = next++; i < jobs.size(); i = next++) {
+            const auto& [v, target] = jobs[i];
+            std::string problem;
+            try {
+                const ResourceUsage& r = rt.build(v, target).entry->compiled.resources;
+                if (!r.parsed || r.spill_store_bytes || r.stack_bytes)
+                    problem = "registers " + std::to_string(r.registers) + ", spill " + std::to_string(r.spill_store_bytes) +
+                              " B, stack " + std::to_string(r.stack_bytes) + " B";
+            } catch (const Error& e) {
+                problem = e.what();
+            }
+            if (!problem.empty()) {
+                std::lock_guard<std::mutex> lock(mutex);
+                failures.push_back(v.to_string() + " [" + target.to_string() + "]: " + problem);
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < std::max(2u, std::thread::hardware_concurrency()); ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    for (const auto& f : failures) FAIL_CHECK(f);
+    CHECK(failures.empty());
+}
+
+}  // namespace
+
+TEST_CASE("every attention_wmma catalogue variant compiles for sm_89 and sm_90", "[compile][catalogue]") {
+    compile_catalogue("attention_wmma");
+}
+
+TEST_CASE("every attention_mma catalogue variant compiles for sm_89 and sm_90", "[compile][catalogue]") {
+    compile_catalogue("attention_mma");
+}
+
+TEST_CASE("variants too big for a device are refused with the arithmetic, not launched", "[compile][catalogue]") {
+    test::TempDir dir;
+    Runtime rt(test::test_config(dir.str()));
+    // 128x64 tiles, D=128, 2 stages: about 203 KB of shared memory; fits an H100, not an L4.
+    Variant big = rt.variant("attention_wmma:block_m=128,block_n=64,warps=16,copy=pipeline,stages=2,head_dim=128");
+    AttentionProblem p = AttentionProblem::from_shape("1,8,8,512,512,128");
+    LaunchDims dims = derive_launch(big, problem_names(p));
+    CHECK(dims.dynamic_smem > std::size_t(known_smem_optin(89)));
+    CHECK(dims.dynamic_smem <= std::size_t(known_smem_optin(90)));
+    std::string why = shared_memory_overflow(0, dims.dynamic_smem, known_smem_optin(89), "NVIDIA L4");
+    CHECK_THAT(why, Catch::Contains("> opt-in max 99.0 KB on NVIDIA L4"));
+    // The schema's problem check refuses it for such a device before any launch.
+    DeviceInfo l4;
+    l4.name = "NVIDIA L4";
+    l4.sm = 89;
+    l4.smem_per_block_optin = known_smem_optin(89);
+    NameLookup names = big.names(problem_names(p, &l4));
+    bool refused = false;
+    for (const auto& check : big.schema().problem_checks) refused |= check.expr.evaluate_int(names) == 0;
+    CHECK(refused);
+}
