@@ -139,3 +139,35 @@ TEST_CASE("every shipped template schema loads", "[variant][schema]") {
     CHECK(std::find(ids.begin(), ids.end(), "reference_attention") != ids.end());
     for (const auto& id : ids) CHECK_NOTHROW(embedded.schema(id));
 }
+
+TEST_CASE("attention_wmma and attention_mma constraints reject impossible tiles with reasons", "[variant][schema]") {
+    TemplateRegistry embedded;
+    auto rejected = [&](const std::string& text, const std::string& expect) {
+        INFO(text);
+        try {
+            parse_variant(text, embedded);
+            FAIL_CHECK("accepted " << text);
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::bad_input);
+            CHECK_THAT(e.info().message, Catch::Contains(expect));
+        }
+    };
+    // The seed's three variants are valid.
+    CHECK_NOTHROW(parse_variant("attention_wmma:block_m=32,block_n=32,warps=4,copy=sync,p_dtype=f16", embedded));
+    CHECK_NOTHROW(parse_variant("attention_wmma:block_m=64,block_n=32,warps=4,copy=pipeline,stages=2", embedded));
+    CHECK_NOTHROW(parse_variant("attention_wmma:block_m=64,block_n=32,warps=4,copy=memcpy_async,stages=2", embedded));
+    rejected("attention_wmma:copy=sync,stages=2", "stages");
+    rejected("attention_wmma:p_dtype=f16,dtype=bf16", "p_dtype=f32");
+    rejected("attention_wmma:block_m=48,block_n=32,warps=16", "warps");
+    rejected("attention_mma:block_m=64,warps=8,head_dim=64", "rows per warp");
+    rejected("attention_mma:block_m=128,block_n=128,warps=4,stages=3,head_dim=256", "smem_bytes");
+    // Bound fields follow the problem; a problem the family cannot take is a clear error.
+    AttentionProblem odd = AttentionProblem::from_shape("1,2,2,64,64,96");
+    try {
+        parse_variant("attention_mma", embedded, problem_names(odd));
+        FAIL_CHECK("accepted D=96");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::bad_problem);
+        CHECK_THAT(e.info().message, Catch::Contains("D=96") && Catch::Contains("{64, 128, 256}"));
+    }
+}
