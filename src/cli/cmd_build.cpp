@@ -141,9 +141,27 @@ void register_build(CLI::App& app, Context& context) {
             if (args->show_source)
                 for (const auto& job : jobs) std::cout << render(job.variant, rt.templates()).text << "\n";
 
+            // Results stream out in input order as soon as a job and all before it are done, so
+            // a long sweep shows its results while it runs and an interrupted one keeps them.
             Progress progress(jobs.size(), "building");
             std::atomic<size_t> next{0};
-            std::mutex progress_mutex;
+            std::mutex mutex;
+            std::vector<char> done(jobs.size(), 0);
+            size_t printed = 0;
+            int code = kOk;
+            auto emit_ready = [&] {  // called with `mutex` held
+                while (printed < jobs.size() && done[printed]) {
+                    const BuildJob& job = jobs[printed++];
+                    if (args->json) std::cout << job_json(job).dump() << std::endl;
+                    else print_table_row(job);
+                    if (args->show_log && job.result) std::cout << job.result->entry->compiled.log << "\n";
+                    if (job.error) {
+                        if (!args->json && context.verbose && !job.error->info().log.empty())
+                            std::cout << job.error->info().log << "\n";
+                        code = std::max(code, job.error->is_usage_error() ? kBadInput : kWorkFailed);
+                    }
+                }
+            };
             auto worker = [&] {
                 for (size_t i = next++; i < jobs.size(); i = next++) {
                     try {
@@ -151,8 +169,10 @@ void register_build(CLI::App& app, Context& context) {
                     } catch (const Error& e) {
                         jobs[i].error = e;
                     }
-                    std::lock_guard<std::mutex> lock(progress_mutex);
+                    std::lock_guard<std::mutex> lock(mutex);
+                    done[i] = 1;
                     progress.step(jobs[i].variant.to_string());
+                    emit_ready();
                 }
             };
             unsigned threads = args->jobs > 0 ? unsigned(args->jobs) : std::max(1u, std::thread::hardware_concurrency());
@@ -162,18 +182,6 @@ void register_build(CLI::App& app, Context& context) {
             worker();
             for (auto& t : pool) t.join();
             progress.done();
-
-            int code = kOk;
-            for (const auto& job : jobs) {
-                if (args->json) std::cout << job_json(job).dump() << "\n";
-                else print_table_row(job);
-                if (args->show_log && job.result) std::cout << job.result->entry->compiled.log << "\n";
-                if (job.error) {
-                    if (!args->json && context.verbose && !job.error->info().log.empty())
-                        std::cout << job.error->info().log << "\n";
-                    code = std::max(code, job.error->is_usage_error() ? kBadInput : kWorkFailed);
-                }
-            }
             return code;
         });
     });
