@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "flashcore/attention_harness.hpp"
 #include "flashcore/bisect.hpp"
+#include "flashcore/compare.hpp"
 #include "flashcore/error.hpp"
 
 namespace flashcore::cli {

@@ -12,6 +12,7 @@
 
 #include "flashcore/attention.hpp"
 #include "flashcore/bisect.hpp"
+#include "flashcore/compare.hpp"
 #include "flashcore/host_numeric.hpp"
 #include "flashcore/template_registry.hpp"
 #include "test_support.hpp"

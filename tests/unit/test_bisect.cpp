@@ -10,6 +10,7 @@
 
 #include "flashcore/attention.hpp"
 #include "flashcore/bisect.hpp"
+#include "flashcore/compare.hpp"
 #include "flashcore/error.hpp"
 #include "flashcore/template_registry.hpp"
 #include "flashcore/variant.hpp"

@@ -181,7 +181,7 @@ TEST_CASE("auto picks the tuned record, else the heuristic, else the reference",
     REQUIRE(store.append(key, r));
     Selection tuned = select_variant(rt, p, h100);
     CHECK(tuned.source == "tuned");
-    CHECK(tuned.variant == r.variant);
+    CHECK(tuned.variant == rt.variant(r.variant).to_string());
     // Same bucket, different exact shape: still the tuned choice.
     CHECK(select_variant(rt, AttentionProblem::from_shape("1,8,8,500,480,64"), h100).source == "tuned");
     // A failed record is never chosen.
