@@ -2,12 +2,16 @@
 //
 // One CTA computes a block_m x head_dim tile of O for one (batch, query head), or with
 // splits > 1 one contiguous share of that tile's K/V tiles. Each warp owns 16 or 32 query
-// rows (one or two m16 MMA tiles) across the whole K/V sweep, so softmax statistics never
+// rows (one or two m16 MMA tiles) across its K/V sweep, so softmax statistics never
 // leave registers: S = Q.K^T accumulates in mma C fragments, is masked, exponentiated and
 // rounded in place, and the C fragments of S become the A fragments of P.V without touching
 // shared memory. K and V stream through a `stages`-deep ring of XOR-swizzled shared tiles
 // filled by 16-byte cp.async (zero-filled past Skv); ldmatrix reads them conflict-free.
-// docs/attention_mma.md describes layouts, pipeline and the split-KV combine.
+// With kv_warps > 1 the warps form row_warps x kv_warps: the kv_warps groups that share the
+// same query rows take interleaved K/V tiles of the CTA, each group with its own ring and its
+// own group barrier (no CTA barrier in the K/V loop), and combine their partial softmax
+// states through shared memory at the end.
+// docs/attention_mma.md describes layouts, pipeline, the kv-warp and the split-KV combines.
 #include "common/attention_params.h"
 #include "common/attention_mask.cuh"
 #include "common/numeric.cuh"
@@ -17,6 +21,8 @@
 #include "common/mma_softmax.cuh"
 #include "common/mma_split_kv.cuh"
 #include "common/mma_sreg.cuh"
+#include "common/mma_barrier.cuh"
+#include "common/mma_smem.cuh"
 
 #if FC_DTYPE == FC_DTYPE_F16
 using elem_t = __half;
@@ -35,12 +41,15 @@ constexpr bool kQInRegs = FC_Q_IN_REGS != 0;
 constexpr int kBlockM = FC_BLOCK_M;
 constexpr int kBlockN = FC_BLOCK_N;
 constexpr int kWarps = FC_WARPS;
+constexpr int kKvWarps = FC_KV_WARPS;          // warp groups that split the K/V tiles
+constexpr int kRowWarps = kWarps / kKvWarps;   // warps that split the query rows
+constexpr int kGroupThreads = kRowWarps * 32;  // threads of one kv group (they share a K/V ring)
 constexpr int kThreads = FC_THREADS;
 constexpr int kStages = FC_STAGES;
 constexpr int kSplits = FC_SPLITS;
 constexpr int kD = FC_HEAD_DIM;
 
-constexpr int kRowsPerWarp = kBlockM / kWarps;
+constexpr int kRowsPerWarp = kBlockM / kRowWarps;
 constexpr int kMTiles = kRowsPerWarp / 16;     // m16 MMA tiles per warp
 constexpr int kNTiles = kBlockN / 8;           // n8 tiles of S per m-tile
 constexpr int kKSteps = kD / 16;               // k16 steps of Q.K^T
@@ -51,46 +60,96 @@ constexpr int kChunks = kRowBytes / 16;        // 16-byte chunks per row
 
 constexpr int kQBytes = kBlockM * kRowBytes;
 constexpr int kKVTileBytes = kBlockN * kRowBytes;
+// Split-KV partials (global) and kv-warp partials (shared), per CTA: for each (row warp,
+// m-tile), kDTiles float4 of O accumulators plus one float4 of row statistics
+// {m_lo, m_hi, l_lo, l_hi}, each stored lane-interleaved.
+constexpr int kPartialFloat4 = (kBlockM / 16) * 32 * (kDTiles + 1);
+constexpr int kPartialBytes = kPartialFloat4 * 16;
+// Shared memory: [ Q tile ][ slot of kv group 0 ] ... [ slot of kv group kv_warps-1 ]. A slot
+// is the group's K ring (stages tiles) then its V ring; with kv_warps > 1, groups 1.. reuse
+// their slot for their partial after the K/V loop, so a slot is at least kPartialBytes.
+constexpr int kRingBytes = 2 * kStages * kKVTileBytes;
+constexpr int kSlotBytes = kKvWarps == 1 || kRingBytes >= kPartialBytes ? kRingBytes : kPartialBytes;
 constexpr int kKOffset = kQBytes;
 constexpr int kVOffset = kQBytes + kStages * kKVTileBytes;
-constexpr int kSmemBytes = kQBytes + 2 * kStages * kKVTileBytes;
+constexpr int kSmemBytes = kQBytes + kKvWarps * kSlotBytes;
 
 static_assert(FC_THREADS == kWarps * 32, "threads is warps * 32");
 static_assert(FC_OCCUPANCY >= 1 && FC_REG_CAP == (65536 / (kThreads * FC_OCCUPANCY) / 8 * 8 < 255 ? 65536 / (kThreads * FC_OCCUPANCY) / 8 * 8 : 255),
               "reg_cap is the register limit __launch_bounds__(threads, occupancy) implies");
-static_assert(FC_ROWS_PER_WARP == kRowsPerWarp && FC_M_TILES == kMTiles, "schema and template disagree on the warp tiling");
-static_assert(kBlockM % kWarps == 0 && (kRowsPerWarp == 16 || kRowsPerWarp == 32),
-              "each warp owns one or two m16 tiles (block_m / warps is 16 or 32)");
+static_assert(FC_ROWS_PER_WARP == kRowsPerWarp && FC_M_TILES == kMTiles && FC_ROW_WARPS == kRowWarps,
+              "schema and template disagree on the warp tiling");
+static_assert(kKvWarps >= 1 && kRowWarps * kKvWarps == kWarps, "warps = row_warps * kv_warps");
+static_assert(kKvWarps == 1 || kKvWarps + 1 <= 16, "kv group barriers use named barriers 1..kv_warps");
+static_assert(kBlockM % kRowWarps == 0 && (kRowsPerWarp == 16 || kRowsPerWarp == 32),
+              "each warp owns one or two m16 tiles (block_m / row_warps is 16 or 32)");
 static_assert(kBlockN % 16 == 0, "block_n must be a multiple of 16 (k16 steps of P.V)");
 static_assert(kD == 64 || kD == 128 || kD == 256, "head_dim rows must be whole 128-byte swizzle spans");
 static_assert(kStages >= 1 && kStages <= 4, "stages is 1..4");
-static_assert(FC_SMEM_BYTES == kSmemBytes, "schema smem_bytes must equal Q tile + stages * (K tile + V tile)");
-static_assert((kBlockN * kChunks) % kThreads == 0 && (kBlockM * kChunks) % kThreads == 0,
-              "tiles must split evenly into 16-byte copies per thread");
+static_assert(FC_PARTIAL_BYTES == kPartialBytes, "schema partial_bytes must match the partial layout");
+static_assert(FC_KV_SLOT_BYTES == kSlotBytes,
+              "schema kv_slot_bytes must be one kv group's K+V ring (or its partial, if larger)");
+static_assert(FC_SMEM_BYTES == kSmemBytes,
+              "schema smem_bytes must equal Q tile + kv_warps * slot (slot = stages * (K tile + V tile))");
+static_assert(kSlotBytes % 128 == 0 && kQBytes % 128 == 0, "tiles start on 128-byte swizzle spans");
+static_assert((kBlockN * kChunks) % kGroupThreads == 0, "K/V tiles must split evenly into 16-byte copies per group thread");
 static_assert((kRowsPerWarp * kChunks) % 32 == 0, "O staging must split evenly over a warp");
-// Split-KV partials, per CTA: for each (warp, m-tile), kDTiles float4 of O accumulators plus
-// one float4 of row statistics {m_lo, m_hi, l_lo, l_hi}, each stored lane-interleaved.
-constexpr int kPartialFloat4 = (kBlockM / 16) * 32 * (kDTiles + 1);
-static_assert(FC_PARTIAL_BYTES == kPartialFloat4 * 16, "schema partial_bytes must match the partial layout");
 
 // Copy rows [0, kRows) of a row-major global tile (16-bit elements, `row_stride` elements
-// between rows) into a swizzled shared tile. Rows >= rows_valid are zero-filled, not read.
-template <int kRows>
+// between rows) into a swizzled shared tile with kNThreads threads (`tid` in 0..kNThreads-1).
+// Rows >= rows_valid are zero-filled, not read. A tile with fewer 16-byte chunks than threads
+// (a small Q tile of a large CTA) leaves the surplus threads idle.
+template <int kRows, int kNThreads>
 __device__ __forceinline__ void load_tile(unsigned smem_tile, const elem_t* gtile, long long row_stride,
                                           int rows_valid, const elem_t* safe_src, int tid) {
-    constexpr int kRowStep = kThreads / kChunks;
-    constexpr int kIters = kRows * kChunks / kThreads;
-    static_assert(kThreads % kChunks == 0, "a thread keeps one chunk column across the tile");
+    constexpr int kTotal = kRows * kChunks;
+    constexpr int kRowStep = kNThreads / kChunks;
+    constexpr int kIters = kTotal >= kNThreads ? kTotal / kNThreads : 1;
+    static_assert(kNThreads % kChunks == 0, "a thread keeps one chunk column across the tile");
+    static_assert(kTotal % kNThreads == 0 || kTotal < kNThreads, "tiles split evenly into 16-byte copies per thread");
+    if (kTotal < kNThreads && tid >= kTotal) return;
     const int chunk = tid % kChunks;
     const int row0 = tid / kChunks;
-    const elem_t* src = gtile + row0 * row_stride + chunk * 8;
-    const long long step = kRowStep * row_stride;
+    if constexpr ((kKvWarps > 1 || kWarps < 4) && kRowStep < 8 && kIters >= 8 / kRowStep) {
+        // Small loaders (one kv group's warps, or a CTA of one or two warps): many copies per
+        // thread, so the addressing matters. Visit each thread's rows grouped by row mod 8,
+        // so within a group the swizzled chunk is fixed and every further row (8 apart) is an
+        // immediate offset of the shared address and a constant step of the global one.
+        // A tile wholly inside the tensor (all but the last) skips the per-row checks.
+        constexpr int kResidues = 8 / kRowStep;
+        constexpr int kPerResidue = kIters / kResidues;
+        static_assert(kIters % kResidues == 0, "rows split evenly over the residues");
+        const bool full = rows_valid >= kRows;
 #pragma unroll
-    for (int i = 0; i < kIters; ++i) {
-        const int row = row0 + i * kRowStep;
-        const bool valid = row < rows_valid;
-        cp_async::copy16_zfill(smem_tile + swizzle::offset<kRowBytes>(row, chunk), valid ? src : safe_src, valid);
-        src += step;
+        for (int r = 0; r < kResidues; ++r) {
+            const int row_r = row0 + r * kRowStep;
+            const elem_t* src = gtile + row_r * row_stride + chunk * 8;
+            const unsigned dst = smem_tile + swizzle::offset<kRowBytes>(row_r, chunk);
+            if (full) {
+#pragma unroll
+                for (int j = 0; j < kPerResidue; ++j) {
+                    cp_async::copy16_zfill(dst + j * 8 * kRowBytes, src, true);
+                    src += 8 * row_stride;
+                }
+            } else {
+#pragma unroll
+                for (int j = 0; j < kPerResidue; ++j) {
+                    const bool valid = row_r + 8 * j < rows_valid;
+                    cp_async::copy16_zfill(dst + j * 8 * kRowBytes, valid ? src : safe_src, valid);
+                    src += 8 * row_stride;
+                }
+            }
+        }
+    } else {
+        const elem_t* src = gtile + row0 * row_stride + chunk * 8;
+        const long long step = kRowStep * row_stride;
+#pragma unroll
+        for (int i = 0; i < kIters; ++i) {
+            const int row = row0 + i * kRowStep;
+            const bool valid = row < rows_valid;
+            cp_async::copy16_zfill(smem_tile + swizzle::offset<kRowBytes>(row, chunk), valid ? src : safe_src, valid);
+            src += step;
+        }
     }
 }
 
@@ -113,9 +172,10 @@ __device__ __forceinline__ CtaCoord cta_coord(const FcAttentionParams& p, int ct
 }
 
 // Which accumulator rows and columns a lane holds: rows warp_row0 + 16*mt + g (+8), columns
-// 8*tile + 2*tq (+1).
+// 8*tile + 2*tq (+1). Warp = kw * row_warps + rw: row warp rw owns rows
+// [rw * rows_per_warp, +rows_per_warp), kv group kw (warps kw*row_warps ..) its share of tiles.
 struct LaneCoord {
-    int warp, lane, g, tq, warp_row0;
+    int warp, lane, g, tq, rw, kw, warp_row0;
 };
 __device__ __forceinline__ LaneCoord lane_coord(int tid) {
     LaneCoord c;
@@ -123,8 +183,27 @@ __device__ __forceinline__ LaneCoord lane_coord(int tid) {
     c.lane = tid & 31;
     c.g = c.lane >> 2;
     c.tq = c.lane & 3;
-    c.warp_row0 = c.warp * kRowsPerWarp;
+    if constexpr (kKvWarps == 1) {
+        c.rw = c.warp;
+        c.kw = 0;
+    } else {
+        c.rw = c.warp % kRowWarps;
+        c.kw = c.warp / kRowWarps;
+    }
+    c.warp_row0 = c.rw * kRowsPerWarp;
     return c;
+}
+
+// Barrier of the threads that share one K/V ring: the whole CTA (kv_warps = 1), the warp
+// itself (one row warp per group) or the group's warps on named barrier 1 + kw.
+__device__ __forceinline__ void group_sync(int kw) {
+    if constexpr (kKvWarps == 1) {
+        __syncthreads();
+    } else if constexpr (kRowWarps == 1) {
+        __syncwarp();
+    } else {
+        barrier::named_sync(1 + kw, kGroupThreads);
+    }
 }
 
 using OAcc = float[kMTiles][kDTiles][4];
@@ -134,15 +213,17 @@ using RowStat = float[kMTiles][2];
 // Split-KV: publish this CTA's partial (unnormalized O, row max in the log2 domain, row sum);
 // the last CTA of the tile to arrive folds all partials into o_acc / m_log2 / row_sum and
 // returns true, the others return false.
+// With kv_warps > 1 only the leader warps (kv group 0, which hold the CTA's combined state)
+// publish and combine; every thread takes part in the arrival barriers.
 __device__ __forceinline__ bool combine_splits(const FcAttentionParams& p, const CtaCoord& cta, const LaneCoord& me,
-                                               OAcc& o_acc, RowStat& m_log2, RowStat& row_sum) {
+                                               bool leader, OAcc& o_acc, RowStat& m_log2, RowStat& row_sum) {
     const long long tile_id = (static_cast<long long>(cta.b) * p.Hq + cta.h) * cta.n_qtiles + cta.qtile;
     const long long counters_bytes = ((static_cast<long long>(p.B) * p.Hq * cta.n_qtiles * 4 + 255) / 256) * 256;
     float4* tile_part = reinterpret_cast<float4*>(static_cast<unsigned char*>(p.workspace) + counters_bytes) +
                         tile_id * kSplits * kPartialFloat4;
-    // (warp, m-tile, d-tile) blocks of 32 lane-interleaved float4; d-tile kDTiles holds the statistics.
-    const int warp_part = me.warp * kMTiles * (kDTiles + 1) * 32 + me.lane;
-    {
+    // (row warp, m-tile, d-tile) blocks of 32 lane-interleaved float4; d-tile kDTiles holds the statistics.
+    const int warp_part = me.rw * kMTiles * (kDTiles + 1) * 32 + me.lane;
+    if (kKvWarps == 1 || leader) {
         float4* mine = tile_part + cta.split * kPartialFloat4 + warp_part;
 #pragma unroll
         for (int mt = 0; mt < kMTiles; ++mt) {
@@ -156,6 +237,7 @@ __device__ __forceinline__ bool combine_splits(const FcAttentionParams& p, const
     }
     int* counter = static_cast<int*>(p.workspace) + tile_id;
     if (!split_kv::arrive_is_last(counter, kSplits)) return false;
+    if (kKvWarps > 1 && !leader) return false;
 
     // Combine in a fixed order (split 0, 1, ...) whichever CTA arrived last, so the result
     // is bitwise reproducible: first the row max over all splits, then the weighted sums.
@@ -209,6 +291,87 @@ __device__ __forceinline__ bool combine_splits(const FcAttentionParams& p, const
 }
 #endif
 
+#if FC_KV_WARPS > 1
+// kv-warp combine (in shared memory, no global round trip): every kv group but 0 writes its
+// warps' partials (unnormalized O, row max in the log2 domain, full row sum) into its own ring
+// slot, which nobody needs once the group has passed its barrier; after a CTA barrier each warp
+// of group 0 folds the partials of its rows into its registers in a fixed order (its own
+// state, then groups 1, 2, ...), so results are bitwise reproducible. A group that saw no key
+// of a row (causal, short Skv, fewer tiles than groups) carries m = -inf, l = 0, O = 0.
+// Returns true in the warps of group 0, which now hold the CTA's state.
+__device__ __forceinline__ bool combine_kv_warps(unsigned char* smem, const LaneCoord& me, OAcc& o_acc, RowStat& m_log2,
+                                                 RowStat& row_sum) {
+    // Float4 index of this lane's (row warp, m-tile 0, d-tile 0) entry within a slot.
+    const int part = me.rw * kMTiles * (kDTiles + 1) * 32 + me.lane;
+    unsigned char* const slots = smem + kQBytes;
+    if (me.kw != 0) {
+        group_sync(me.kw);  // every warp of the group is done with the ring
+        unsigned char* mine = slots + me.kw * kSlotBytes + part * 16;
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+#pragma unroll
+            for (int dt = 0; dt < kDTiles; ++dt)
+                smem::store_f32x4(mine + (mt * (kDTiles + 1) + dt) * 32 * 16,
+                                  make_float4(o_acc[mt][dt][0], o_acc[mt][dt][1], o_acc[mt][dt][2], o_acc[mt][dt][3]));
+            smem::store_f32x4(mine + (mt * (kDTiles + 1) + kDTiles) * 32 * 16,
+                              make_float4(m_log2[mt][0], m_log2[mt][1], row_sum[mt][0], row_sum[mt][1]));
+        }
+    }
+    __syncthreads();
+    if (me.kw != 0) return false;
+
+    float m_all[kMTiles][2];
+#pragma unroll
+    for (int mt = 0; mt < kMTiles; ++mt) {
+        m_all[mt][0] = m_log2[mt][0];
+        m_all[mt][1] = m_log2[mt][1];
+    }
+#pragma unroll 1
+    for (int k = 1; k < kKvWarps; ++k)
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+            const float4 st = smem::load_f32x4(slots + k * kSlotBytes + (part + (mt * (kDTiles + 1) + kDTiles) * 32) * 16);
+            m_all[mt][0] = fmaxf(m_all[mt][0], st.x);
+            m_all[mt][1] = fmaxf(m_all[mt][1], st.y);
+        }
+    // Weights 2^(m_k - M), against a reference of 0 when no group saw a key of the row (then
+    // every m_k is -inf and every weight ex2(-inf) = 0).
+#pragma unroll
+    for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+        for (int hf = 0; hf < 2; ++hf) {
+            const float w = softmax::fast_exp2(m_log2[mt][hf] - (m_all[mt][hf] == neg_inf() ? 0.f : m_all[mt][hf]));
+            m_log2[mt][hf] = m_all[mt][hf];
+            row_sum[mt][hf] *= w;
+#pragma unroll
+            for (int dt = 0; dt < kDTiles; ++dt) {
+                o_acc[mt][dt][2 * hf] *= w;
+                o_acc[mt][dt][2 * hf + 1] *= w;
+            }
+        }
+#pragma unroll 1
+    for (int k = 1; k < kKvWarps; ++k)
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+            const unsigned char* part_k = slots + k * kSlotBytes + (part + mt * (kDTiles + 1) * 32) * 16;
+            const float4 st = smem::load_f32x4(part_k + kDTiles * 32 * 16);
+            const float w0 = softmax::fast_exp2(st.x - (m_log2[mt][0] == neg_inf() ? 0.f : m_log2[mt][0]));
+            const float w1 = softmax::fast_exp2(st.y - (m_log2[mt][1] == neg_inf() ? 0.f : m_log2[mt][1]));
+            row_sum[mt][0] = fmaf(st.z, w0, row_sum[mt][0]);
+            row_sum[mt][1] = fmaf(st.w, w1, row_sum[mt][1]);
+#pragma unroll
+            for (int dt = 0; dt < kDTiles; ++dt) {
+                const float4 ov = smem::load_f32x4(part_k + dt * 32 * 16);
+                o_acc[mt][dt][0] = fmaf(ov.x, w0, o_acc[mt][dt][0]);
+                o_acc[mt][dt][1] = fmaf(ov.y, w0, o_acc[mt][dt][1]);
+                o_acc[mt][dt][2] = fmaf(ov.z, w1, o_acc[mt][dt][2]);
+                o_acc[mt][dt][3] = fmaf(ov.w, w1, o_acc[mt][dt][3]);
+            }
+        }
+    return true;
+}
+#endif
+
 // Normalize, write LSE, stage O (as dtype) through this warp's own Q rows and store it with
 // 16-byte row-contiguous writes. A row with no visible key has l = 0: O = 0 and lse = -inf.
 __device__ __forceinline__ void store_output(const FcAttentionParams& p, const CtaCoord& cta, const LaneCoord& me,
@@ -244,7 +407,7 @@ __device__ __forceinline__ void store_output(const FcAttentionParams& p, const C
 #pragma unroll
             for (int dt = 0; dt < kDTiles; ++dt) {
                 const unsigned packed = mma::pack2<kBf16>(o_acc[mt][dt][2 * hf], o_acc[mt][dt][2 * hf + 1]);
-                *reinterpret_cast<unsigned*>(smem + swizzle::chunk_addr(row_addr, dt)) = packed;
+                smem::store_u32(smem + swizzle::chunk_addr(row_addr, dt), packed);
             }
         }
     __syncwarp();
@@ -256,7 +419,7 @@ __device__ __forceinline__ void store_output(const FcAttentionParams& p, const C
         const int row = me.warp_row0 + idx / kChunks;
         const int chunk = idx % kChunks;
         if (cta.q0 + row < p.Sq) {
-            const uint4 v = *reinterpret_cast<const uint4*>(smem + swizzle::offset<kRowBytes>(row, chunk));
+            const uint4 v = smem::load_u128(smem + swizzle::offset<kRowBytes>(row, chunk));
             *reinterpret_cast<uint4*>(o_tile + row * p.o_stride[2] + chunk * 8) = v;
         }
     }
@@ -284,6 +447,11 @@ __global__ void __launch_bounds__(kThreads, FC_OCCUPANCY) attention_mma_fwd(cons
     const int per_split = (n_tiles + kSplits - 1) / kSplits;
     const int t_begin = min(split * per_split, n_tiles);
     const int t_end = min(t_begin + per_split, n_tiles);
+    // kv group kw takes tiles t_begin + kw, + kv_warps, ... of the CTA's share (all of them
+    // with kv_warps = 1) into its own ring, loaded by its own kGroupThreads threads.
+    const int t_first = t_begin + me.kw;
+    const unsigned ring = static_cast<unsigned>(me.kw * kSlotBytes);
+    const int gid = tid - me.kw * kGroupThreads;
 
     const elem_t* q_tile = static_cast<const elem_t*>(p.q) + b * p.q_stride[0] + h * p.q_stride[1] + q0 * p.q_stride[2];
     const elem_t* k_head = static_cast<const elem_t*>(p.k) + b * p.k_stride[0] + hk * p.k_stride[1];
@@ -296,10 +464,10 @@ __global__ void __launch_bounds__(kThreads, FC_OCCUPANCY) attention_mma_fwd(cons
     const unsigned q_lane = swizzle::offset<kRowBytes>(warp_row0 + (lane & 15), lane >> 4);
     // K (B operand of S, non-trans): matrix i = lane/8 is key rows (i/2)*8.. at chunk 2kk + i%2
     // -> b0,b1 of n-tile 2np then b0,b1 of n-tile 2np+1.
-    const unsigned k_lane = swizzle::offset<kRowBytes>(((lane >> 4) << 3) + (lane & 7), (lane >> 3) & 1);
+    const unsigned k_lane = ring + swizzle::offset<kRowBytes>(((lane >> 4) << 3) + (lane & 7), (lane >> 3) & 1);
     // V (B operand of O, .trans): matrix i is key rows (i%2)*8.. at chunk 2dp + i/2
     // -> b0,b1 of d-tile 2dp then b0,b1 of d-tile 2dp+1.
-    const unsigned v_lane = swizzle::offset<kRowBytes>(lane & 15, lane >> 4);
+    const unsigned v_lane = ring + swizzle::offset<kRowBytes>(lane & 15, lane >> 4);
 
     float o_acc[kMTiles][kDTiles][4];
     float row_max[kMTiles][2];  // raw (unscaled) running max of q.k; -inf until a key is seen
@@ -320,30 +488,48 @@ __global__ void __launch_bounds__(kThreads, FC_OCCUPANCY) attention_mma_fwd(cons
 
     if (t_begin < t_end) {
         // ---- prologue: Q, then K_0, (V_0, K_1), ..., (V_{S-2}, K_{S-1}) ------------------
-        // Global group order is Q, K_0, V_0, K_1, V_1, ...; at each wait below exactly
-        // 2*stages - 2 newer groups may still be in flight.
-        load_tile<kBlockM>(smem_base, q_tile, p.q_stride[2], p.Sq - q0, safe_src, tid);
+        // (indices count the tiles of this kv group's sequence.) Per-thread group order is Q,
+        // K_0, V_0, K_1, V_1, ...; with kv_warps = 1, at each wait below exactly 2*stages - 2
+        // newer groups may still be in flight. With kv_warps > 1 the prologue also issues
+        // V_{S-1} (both rings start full: a group with only a few tiles has all of them in
+        // flight at once) and one more group may be in flight at the K wait. The whole CTA
+        // loads Q; each kv group loads its own tiles.
+        load_tile<kBlockM, kThreads>(smem_base, q_tile, p.q_stride[2], p.Sq - q0, safe_src, tid);
         cp_async::commit();
 #pragma unroll
         for (int s = 0; s < kStages; ++s) {
-            if (s > 0) {
-                const int tv = t_begin + s - 1;
+            if (kKvWarps == 1 && s > 0) {
+                const int tv = t_first + s * kKvWarps - kKvWarps;  // tile s-1 of the sequence
                 if (tv < t_end)
-                    load_tile<kBlockN>(smem_base + kVOffset + (s - 1) * kKVTileBytes, v_head + tv * kBlockN * p.v_stride[2],
-                                       p.v_stride[2], p.Skv - tv * kBlockN, safe_src, tid);
+                    load_tile<kBlockN, kGroupThreads>(smem_base + ring + kVOffset + (s - 1) * kKVTileBytes,
+                                                      v_head + tv * kBlockN * p.v_stride[2], p.v_stride[2],
+                                                      p.Skv - tv * kBlockN, safe_src, gid);
                 cp_async::commit();
             }
-            const int tk = t_begin + s;
+            const int tk = t_first + s * kKvWarps;
             if (tk < t_end)
-                load_tile<kBlockN>(smem_base + kKOffset + s * kKVTileBytes, k_head + tk * kBlockN * p.k_stride[2], p.k_stride[2],
-                                   p.Skv - tk * kBlockN, safe_src, tid);
+                load_tile<kBlockN, kGroupThreads>(smem_base + ring + kKOffset + s * kKVTileBytes,
+                                                  k_head + tk * kBlockN * p.k_stride[2], p.k_stride[2],
+                                                  p.Skv - tk * kBlockN, safe_src, gid);
             cp_async::commit();
+            if (kKvWarps > 1) {
+                if (tk < t_end)
+                    load_tile<kBlockN, kGroupThreads>(smem_base + ring + kVOffset + s * kKVTileBytes,
+                                                      v_head + tk * kBlockN * p.v_stride[2], p.v_stride[2],
+                                                      p.Skv - tk * kBlockN, safe_src, gid);
+                cp_async::commit();
+            }
         }
+        constexpr int kPendingAtK = kKvWarps == 1 ? 2 * kStages - 2 : 2 * kStages - 1;
 
         unsigned q_frag[kQInRegs ? kMTiles : 1][kQInRegs ? kKSteps : 1][4];
-        if constexpr (kQInRegs) {
-            cp_async::wait<2 * kStages - 1>();  // the Q group
+        // With kv_warps > 1 the loop's barriers are group barriers: Q (loaded by the whole
+        // CTA) needs this one CTA barrier before any warp reads it.
+        if constexpr (kQInRegs || kKvWarps > 1) {
+            cp_async::wait<kPendingAtK + 1>();  // the Q group
             __syncthreads();
+        }
+        if constexpr (kQInRegs) {
 #pragma unroll
             for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
@@ -352,17 +538,19 @@ __global__ void __launch_bounds__(kThreads, FC_OCCUPANCY) attention_mma_fwd(cons
         }
 
         int slot = 0;  // ring slot of tile t (K and V alike)
-        for (int t = t_begin; t < t_end; ++t) {
-            // K_t has landed (and, after the barrier, every warp has finished P.V of t-1, so
-            // the V slot of t-1 is free for V_{t+S-1}).
-            cp_async::wait<2 * kStages - 2>();
-            __syncthreads();
-            {
-                const int tv = t + kStages - 1;
+        for (int t = t_first; t < t_end; t += kKvWarps) {
+            // K_t has landed (and, after the barrier, with kv_warps = 1 every warp has finished
+            // P.V of the previous tile, so that V slot is free for the tile S-1 ahead; with
+            // kv_warps > 1 the V tile S ahead was issued at the end of the previous tile).
+            cp_async::wait<kPendingAtK>();
+            group_sync(me.kw);
+            if constexpr (kKvWarps == 1) {
+                const int tv = t + kStages * kKvWarps - kKvWarps;  // S-1 tiles ahead
                 const int vslot = slot == 0 ? kStages - 1 : slot - 1;
                 if (tv < t_end)
-                    load_tile<kBlockN>(smem_base + kVOffset + vslot * kKVTileBytes, v_head + tv * kBlockN * p.v_stride[2],
-                                       p.v_stride[2], p.Skv - tv * kBlockN, safe_src, tid);
+                    load_tile<kBlockN, kGroupThreads>(smem_base + ring + kVOffset + vslot * kKVTileBytes,
+                                                      v_head + tv * kBlockN * p.v_stride[2], p.v_stride[2],
+                                                      p.Skv - tv * kBlockN, safe_src, gid);
                 cp_async::commit();
             }
 
@@ -462,15 +650,16 @@ __global__ void __launch_bounds__(kThreads, FC_OCCUPANCY) attention_mma_fwd(cons
                 }
             }
 
-            // V_t has landed; after the barrier every warp is done with K_t, whose slot now
-            // takes K_{t+S}.
+            // V_t has landed; after the barrier every warp of the group is done with K_t,
+            // whose slot now takes the K tile S ahead.
             cp_async::wait<2 * kStages - 2>();
-            __syncthreads();
+            group_sync(me.kw);
             {
-                const int tk = t + kStages;
+                const int tk = t + kStages * kKvWarps;
                 if (tk < t_end)
-                    load_tile<kBlockN>(smem_base + kKOffset + slot * kKVTileBytes, k_head + tk * kBlockN * p.k_stride[2],
-                                       p.k_stride[2], p.Skv - tk * kBlockN, safe_src, tid);
+                    load_tile<kBlockN, kGroupThreads>(smem_base + ring + kKOffset + slot * kKVTileBytes,
+                                                      k_head + tk * kBlockN * p.k_stride[2], p.k_stride[2],
+                                                      p.Skv - tk * kBlockN, safe_src, gid);
                 cp_async::commit();
             }
 
@@ -488,6 +677,18 @@ __global__ void __launch_bounds__(kThreads, FC_OCCUPANCY) attention_mma_fwd(cons
                         mma::mma_16816<kBf16>(o_acc[mt][2 * dp + 1], p_frag[mt][j], bv[2], bv[3]);
                     }
                 }
+            }
+            if constexpr (kKvWarps > 1) {
+                // V_t's slot takes the V tile S ahead as soon as the group is done with it, so
+                // it is in flight across the next K wait (no barrier when there is none).
+                const int tv = t + kStages * kKvWarps;
+                if (tv < t_end) {
+                    group_sync(me.kw);
+                    load_tile<kBlockN, kGroupThreads>(smem_base + ring + kVOffset + slot * kKVTileBytes,
+                                                      v_head + tv * kBlockN * p.v_stride[2], p.v_stride[2],
+                                                      p.Skv - tv * kBlockN, safe_src, gid);
+                }
+                cp_async::commit();
             }
             slot = slot + 1 == kStages ? 0 : slot + 1;
         }
@@ -508,10 +709,15 @@ __global__ void __launch_bounds__(kThreads, FC_OCCUPANCY) attention_mma_fwd(cons
     // computed before the loop has to stay live across it.
     const CtaCoord ecta = cta_coord(p, sreg::ctaid_x(), sreg::ctaid_y(), sreg::ctaid_z());
     const LaneCoord eme = lane_coord(sreg::tid_x());
-#if FC_SPLITS > 1
-    if (!combine_splits(p, ecta, eme, o_acc, m_log2, row_sum)) return;
+#if FC_KV_WARPS > 1
+    const bool leader = combine_kv_warps(smem, eme, o_acc, m_log2, row_sum);
+#else
+    constexpr bool leader = true;
 #endif
-    store_output(p, ecta, eme, smem, o_acc, m_log2, row_sum);
+#if FC_SPLITS > 1
+    if (!combine_splits(p, ecta, eme, leader, o_acc, m_log2, row_sum)) return;
+#endif
+    if (leader) store_output(p, ecta, eme, smem, o_acc, m_log2, row_sum);
 }
 
 }  // namespace attention_mma
