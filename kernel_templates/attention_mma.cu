@@ -304,8 +304,12 @@ __device__ __forceinline__ bool combine_kv_warps(unsigned char* smem, const Lane
     // Float4 index of this lane's (row warp, m-tile 0, d-tile 0) entry within a slot.
     const int part = me.rw * kMTiles * (kDTiles + 1) * 32 + me.lane;
     unsigned char* const slots = smem + kQBytes;
+    // Every group is done with its ring. A CTA barrier rather than each group's own: group 0
+    // waits at the next one anyway, and compute-sanitizer's racecheck flagged the partial
+    // stores after a named group barrier (bar.sync 1+kw, n) as racing with group 0's reads
+    // behind the CTA barrier below (H100, CUDA 13.0; row_warps > 1 only).
+    __syncthreads();
     if (me.kw != 0) {
-        group_sync(me.kw);  // every warp of the group is done with the ring
         unsigned char* mine = slots + me.kw * kSlotBytes + part * 16;
 #pragma unroll
         for (int mt = 0; mt < kMTiles; ++mt) {

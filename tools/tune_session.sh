@@ -11,7 +11,7 @@ export PATH=/usr/local/cuda/bin:$PATH FLASHCORE_CACHE_DIR=$PWD/cache
 cli=build/flashcore
 if [ "${CHECK:-0}" = 1 ]; then
   start=$SECONDS
-  (cd build && ctest -R "mma catalogue|auto through" --output-on-failure > "$out/catalogue.log" 2>&1; echo "mma catalogue + auto tests rc=$?")
+  (cd build && ctest -R "attention_mma catalogue|auto through" --output-on-failure > "$out/catalogue.log" 2>&1; echo "mma catalogue + auto tests rc=$?")
   grep -E "catalogue:|FAILED|passed|Passed|Failed" "$out/catalogue.log" | head -8
   python3 tools/sanitize_catalogue.py attention_mma --out "$out" | tail -2
   echo "check took $((SECONDS - start)) s"
@@ -22,7 +22,7 @@ grep -v '^#' "$plan" | grep . | while read -r shape dtypes causals pattern; do
     for causal in $(echo "$causals" | grep -o .); do
       start=$SECONDS
       flag=""; [ "$causal" = 1 ] && flag=--causal
-      log="$out/tune-$shape-$dtype-$causal-$(echo "$pattern" | cksum | cut -c1-6).log"
+      log="$out/tune-${shape//,/x}-$dtype-$causal-$(echo "$pattern" | cksum | cut -c1-6).log"
       $cli tune --shape "$shape" --dtype "$dtype" $flag --candidates "$pattern" --timeout 60 --top 3 > "$log" 2>&1
       echo "== $shape $dtype causal=$causal ($((SECONDS - start)) s) $pattern"
       sed -n '/^tuned/,+4p' "$log"
