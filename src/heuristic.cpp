@@ -26,15 +26,48 @@ int choose_splits(const AttentionProblem& p, int block_m, int block_n, int num_s
     return best;
 }
 
+std::string variant_text(int block_m, int block_n, int warps, int kv_warps, int stages, int splits) {
+    return "attention_mma:block_m=" + std::to_string(block_m) + ",block_n=" + std::to_string(block_n) +
+           ",warps=" + std::to_string(warps) + ",kv_warps=" + std::to_string(kv_warps) +
+           ",stages=" + std::to_string(stages) + ",splits=" + std::to_string(splits);
+}
+
 }  // namespace
 
+// Rules in order; the caller takes the first variant that is valid for the problem and fits
+// the device. Times quoted are CUDA-graph medians from `flashcore tune` on an H100 (sm_90,
+// NVRTC 13.0, 2026-11-24; the records and logs are described in docs/performance.md).
 std::vector<std::string> heuristic_variants(const AttentionProblem& p, const DeviceInfo& device) {
     std::vector<std::string> out;
     if (p.dtype == DType::f32 || (p.D != 64 && p.D != 128 && p.D != 256) || device.sm < 80) return out;
     const int sms = std::max(1, device.num_sms);
-    // Tile shapes follow FlashAttention-2's published choices for sm80/sm90 forward (128-row
-    // query tiles, 4 warps of 32 rows; narrower key tiles as D grows so S, P and O fit in
-    // registers) until our own tuning tables replace them.
+    const long long heads = static_cast<long long>(p.B) * p.Hq;
+
+    // Decode and very short prompts (Sq <= 16): one 16-row tile, the K/V tiles split over the
+    // 4 warps of the CTA (kv_warps) and over CTAs (splits) until about half the SMs hold a CTA.
+    // B=2,Hq=16,Sq=1,Skv=4096,D=128: 16x32, 4 warps / kv 4, stages 2, splits 2 = 28.3 us; the
+    // best 64-row tile (64x64, splits 4) 31.9 us.
+    if (p.Sq <= 16 && p.D <= 128) {
+        int splits = 1;
+        for (int s : {2, 4, 8, 16}) {
+            if (heads * s > sms / 2 || ceil_div(p.Skv, 32) < 8 * s) break;
+            splits = s;
+        }
+        out.push_back(variant_text(16, 32, 4, 4, 2, splits));
+    }
+    // Small grids at D=64 (at most half the SMs busy with 64-row tiles): 32-row tiles, 8 warps as
+    // 2 row warps x 4 kv groups. Mission shape B=1,H=8,S=512,D=64: 5.40-5.42 us (f16/bf16,
+    // causal or not) against 6.60 us for the best 64-row tile and 10.0 us for 128x128.
+    if (p.D == 64 && static_cast<long long>(ceil_div(p.Sq, 64)) * heads <= sms / 2)
+        out.push_back(variant_text(32, 64, 8, 4, 2, 1));
+    // D=128 grids that 128-row tiles cannot fill: 64x128 tiles, single-stage ring. B=1,H=32,
+    // S=512: 16.7 us against 17.6 (64x64) and 19.8 (best 32-row tile).
+    if (p.D == 128 && static_cast<long long>(ceil_div(p.Sq, 128)) * heads <= sms)
+        out.push_back(variant_text(64, 128, 4, 1, 1, 1));
+
+    // Everything else: FlashAttention-2's published sm80/sm90 forward tilings (128-row query
+    // tiles, 4 warps of 32 rows; narrower key tiles as D grows so S, P and O fit in registers),
+    // which measured >= 1.05x FlashAttention-2 on every sweep row (docs/performance.md).
     struct Shape {
         int block_m, block_n, warps, stages;
     };
@@ -42,14 +75,10 @@ std::vector<std::string> heuristic_variants(const AttentionProblem& p, const Dev
     if (p.D == 64) shapes = {{128, 128, 4, 2}, {128, 64, 4, 2}, {64, 64, 4, 2}};
     else if (p.D == 128) shapes = {{128, 64, 4, 2}, {128, 32, 4, 2}, {64, 64, 4, 2}};
     else shapes = {{64, 32, 4, 2}, {64, 64, 4, 1}};
-    // Small query counts (decode, short prompts) waste most of a 128-row tile.
+    // Small query counts waste most of a 128-row tile.
     if (p.Sq <= 64) std::stable_sort(shapes.begin(), shapes.end(), [](const Shape& a, const Shape& b) { return a.block_m < b.block_m; });
-    for (const Shape& s : shapes) {
-        int splits = choose_splits(p, s.block_m, s.block_n, sms);
-        out.push_back("attention_mma:block_m=" + std::to_string(s.block_m) + ",block_n=" + std::to_string(s.block_n) +
-                      ",warps=" + std::to_string(s.warps) + ",stages=" + std::to_string(s.stages) +
-                      ",splits=" + std::to_string(splits));
-    }
+    for (const Shape& s : shapes)
+        out.push_back(variant_text(s.block_m, s.block_n, s.warps, 1, s.stages, choose_splits(p, s.block_m, s.block_n, sms)));
     return out;
 }
 

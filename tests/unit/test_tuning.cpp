@@ -216,6 +216,33 @@ TEST_CASE("heuristic variants are valid for every bench shape", "[tuning][auto]"
         }
 }
 
+TEST_CASE("the heuristic follows its measured rules", "[tuning][auto]") {
+    test::TempDir dir;
+    Runtime rt(test::test_config(dir.str()));
+    auto pick = [&](const char* shape, bool causal = false) {
+        AttentionProblem p = AttentionProblem::from_shape(shape);
+        p.causal = causal;
+        Selection s = select_variant(rt, p, fake_h100());
+        CHECK(s.source == "heuristic");
+        return s.variant;
+    };
+    // Small grid at D=64 (the mission shape): 32-row tiles, 2 row warps x 4 kv groups.
+    for (bool causal : {false, true})
+        CHECK(pick("1,8,8,512,512,64", causal).find("block_m=32,block_n=64,warps=8,kv_warps=4,stages=2,splits=1,") !=
+              std::string::npos);
+    // Decode: one 16-row tile, 4 kv warps, splits until about half of the 132 SMs hold a CTA.
+    CHECK(pick("2,16,16,1,4096,128").find("block_m=16,block_n=32,warps=4,kv_warps=4,stages=2,splits=2,") !=
+          std::string::npos);
+    // D=128 grid that 128-row tiles cannot fill.
+    CHECK(pick("1,32,32,512,512,128").find("block_m=64,block_n=128,warps=4,kv_warps=1,stages=1,splits=1,") !=
+          std::string::npos);
+    // Large problems keep FlashAttention-2's tiling.
+    CHECK(pick("4,32,32,4096,4096,64").find("block_m=128,block_n=128,warps=4,kv_warps=1,stages=2,splits=1,") !=
+          std::string::npos);
+    CHECK(pick("4,16,16,4096,4096,128", true).find("block_m=128,block_n=64,warps=4,kv_warps=1,stages=2,") !=
+          std::string::npos);
+}
+
 TEST_CASE("bench rows follow the sdpa_anchor.py schema", "[bench]") {
     CHECK(bench_shape_set("mission").size() == 2);
     CHECK(bench_shape_set("small").size() == 6);
