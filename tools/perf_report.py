@@ -37,7 +37,7 @@ lines = ["# Performance", "",
          "time / ours: above 1.0 ours is faster. `max_abs_err` is ours against fp64 (CPU) or fp32",
          "(reference_attention on the GPU) for large shapes.", "",
          "Reproduce: `flashcore bench --set all --out ours.jsonl` and `sdpa_anchor.py --set all --out anchors.jsonl`,",
-         "then `tools/perf_report.py ours.jsonl anchors.jsonl --commit ... --date ...`.", ""]
+         "then `tools/perf_report.py ours.jsonl anchors.jsonl --commit ... --date ... --notes docs/perf-data/notes.md` (the notes are the hand-written part above the table).", ""]
 if a.notes and os.path.exists(a.notes):
     lines += [open(a.notes).read().rstrip(), ""]
 lines += ["## All rows", "",
