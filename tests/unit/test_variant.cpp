@@ -161,6 +161,12 @@ TEST_CASE("attention_wmma and attention_mma constraints reject impossible tiles 
     rejected("attention_wmma:block_m=48,block_n=32,warps=16", "warps");
     rejected("attention_mma:block_m=64,warps=8,head_dim=64", "rows per warp");
     rejected("attention_mma:block_m=128,block_n=128,warps=4,stages=3,head_dim=256", "smem_bytes");
+    // kv_warps: warps = row_warps x kv_warps, each row warp 16 or 32 rows, one K/V ring per group.
+    CHECK_NOTHROW(parse_variant("attention_mma:block_m=32,block_n=64,warps=8,kv_warps=4,stages=2,head_dim=64", embedded));
+    CHECK_NOTHROW(parse_variant("attention_mma:block_m=16,block_n=32,warps=4,kv_warps=4,stages=2,head_dim=128", embedded));
+    rejected("attention_mma:block_m=16,warps=4,kv_warps=8,head_dim=64", "kv_warps=8 must divide warps");
+    rejected("attention_mma:block_m=128,warps=4,kv_warps=2,head_dim=64", "row_warps=2");
+    rejected("attention_mma:block_m=16,block_n=128,warps=8,kv_warps=8,stages=3,head_dim=128", "K/V rings");
     // Bound fields follow the problem; a problem the family cannot take is a clear error.
     AttentionProblem odd = AttentionProblem::from_shape("1,2,2,64,64,96");
     try {
