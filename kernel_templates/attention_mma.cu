@@ -430,6 +430,14 @@ __device__ __forceinline__ void store_output(const FcAttentionParams& p, const C
 }
 
 __global__ void __launch_bounds__(kThreads, FC_OCCUPANCY) attention_mma_fwd(const FcAttentionParams p) {
+#if FC_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    // Programmatic dependent launch: this grid may be running before the previous kernel of the
+    // stream has finished. Wait for it (and its writes) before the first global access; after
+    // that, let the next kernel's CTAs be scheduled once ours have all started. Both are no-ops
+    // for an ordinary launch.
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
     extern __shared__ __align__(1024) unsigned char smem[];
     const unsigned smem_base = static_cast<unsigned>(__cvta_generic_to_shared(smem));
     // Offsets below are relative to `smem` (1024-aligned), so the XOR addressing of

@@ -35,6 +35,7 @@ LaunchDims derive_launch(const Variant& variant, const NameLookup& problem) {
     dims.workspace_zero_bytes = bytes(contract.workspace_zero_bytes, "workspace_zero_bytes");
     if (dims.workspace_zero_bytes > dims.workspace_bytes)
         fail(Stage::launch, ErrorCode::bad_input, "launch workspace_zero_bytes exceeds workspace_bytes", variant.to_string());
+    dims.programmatic = contract.programmatic.evaluate_int(names) != 0;
     return dims;
 }
 
@@ -61,6 +62,28 @@ std::string shared_memory_overflow(std::size_t static_bytes, std::size_t dynamic
     return "requested " + kb(static_bytes + dynamic_bytes) + " KB (static " + kb(static_bytes) + " + dynamic " +
            kb(dynamic_bytes) + ") > opt-in max " + kb(optin_bytes) + " KB on " + where + " (" +
            std::to_string(static_bytes + dynamic_bytes) + " > " + std::to_string(optin_bytes) + " bytes)";
+}
+
+CUresult launch_raw(CUfunction function, const LaunchDims& dims, void** args, CUstream stream) {
+    const auto& api = detail::driver_api();
+    if (!dims.programmatic)
+        return api.cuLaunchKernel(function, dims.grid[0], dims.grid[1], dims.grid[2], dims.block, 1, 1,
+                                  static_cast<unsigned>(dims.dynamic_smem), stream, args, nullptr);
+    CUlaunchAttribute attribute{};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{};
+    config.gridDimX = dims.grid[0];
+    config.gridDimY = dims.grid[1];
+    config.gridDimZ = dims.grid[2];
+    config.blockDimX = dims.block;
+    config.blockDimY = 1;
+    config.blockDimZ = 1;
+    config.sharedMemBytes = static_cast<unsigned>(dims.dynamic_smem);
+    config.hStream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    return api.cuLaunchKernelEx(&config, function, args, nullptr);
 }
 
 LoadedKernel::LoadedKernel(const Device& device, Variant variant, std::shared_ptr<const CacheEntry> entry)
@@ -111,9 +134,8 @@ void LoadedKernel::launch(const LaunchDims& dims, void** args, CUstream stream) 
         dynamic_limit_.store(dims.dynamic_smem, std::memory_order_relaxed);
     }
     device_.note_launch(&name);
-    device_.check(api.cuLaunchKernel(function_, dims.grid[0], dims.grid[1], dims.grid[2], dims.block, 1, 1,
-                                     static_cast<unsigned>(dims.dynamic_smem), stream, args, nullptr),
-                  "cuLaunchKernel", name);
+    device_.check(launch_raw(function_, dims, args, stream),
+                  dims.programmatic ? "cuLaunchKernelEx(programmatic stream serialization)" : "cuLaunchKernel", name);
 }
 
 }  // namespace flashcore

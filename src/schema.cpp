@@ -199,6 +199,7 @@ TemplateSchema TemplateSchema::from_json(const std::string& text, const std::str
         schema.launch.dynamic_smem = launch_expr("dynamic_smem", "0");
         schema.launch.workspace_bytes = launch_expr("workspace_bytes", "0");
         schema.launch.workspace_zero_bytes = launch_expr("workspace_zero_bytes", "0");
+        schema.launch.programmatic = launch_expr("programmatic", "0");
     } catch (const json::exception& e) {
         schema_error(origin, std::string("malformed: ") + e.what());
     }

@@ -22,6 +22,9 @@ struct LaunchDims {
     std::size_t dynamic_smem = 0;
     std::size_t workspace_bytes = 0;
     std::size_t workspace_zero_bytes = 0;
+    // Programmatic dependent launch (sm_90+): the kernel may start before the previous kernel in
+    // the stream finishes; it must execute griddepcontrol.wait before touching global memory.
+    bool programmatic = false;
 };
 
 // Evaluates the schema's launch contract. Throws Error(bad_problem) for an empty or
@@ -35,6 +38,10 @@ int known_smem_optin(int sm);
 // "requested 62.0 KB (static 2.0 + dynamic 60.0) > opt-in max 99.0 KB on NVIDIA L4" or "".
 std::string shared_memory_overflow(std::size_t static_bytes, std::size_t dynamic_bytes, std::size_t optin_bytes,
                                    const std::string& where);
+
+// The driver call alone (no checks): cuLaunchKernel, or cuLaunchKernelEx with programmatic
+// stream serialization when dims.programmatic. For LoadedKernel::launch and overhead baselines.
+CUresult launch_raw(CUfunction function, const LaunchDims& dims, void** args, CUstream stream);
 
 // A compiled variant loaded on one device: module + function + attributes.
 class LoadedKernel {

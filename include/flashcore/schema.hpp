@@ -44,6 +44,7 @@ struct LaunchContract {
     Expression dynamic_smem;
     Expression workspace_bytes;
     Expression workspace_zero_bytes;
+    Expression programmatic;  // nonzero: launch with programmatic stream serialization (PDL)
 };
 
 struct TemplateSchema {

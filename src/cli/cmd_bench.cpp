@@ -25,8 +25,8 @@ double median(std::vector<double> xs) {
     return xs[xs.size() / 2];
 }
 
-// Host time per call of a warm `auto` attention call vs a bare cuLaunchKernel of the same
-// kernel with the same arguments. Batches of 200 launches stay below the driver's queue
+// Host time per call of a warm `auto` attention call vs a bare cuLaunchKernel (cuLaunchKernelEx
+// for a programmatic-launch variant) of the same kernel with the same arguments. Batches of 200 launches stay below the driver's queue
 // depth, so the host never waits for the GPU inside a timed batch.
 int measure_overhead(Runtime& rt, const AttentionProblem& problem, std::ostream& out) {
     Device& dev = rt.device(0);
@@ -49,7 +49,6 @@ int measure_overhead(Runtime& rt, const AttentionProblem& problem, std::ostream&
     if (plan.dims.workspace_bytes) workspace.fill_u8(0);
     FcAttentionParams params = make_attention_params(problem, buffers, workspace.get());
     void* args[] = {&params};
-    const auto& api = detail::driver_api();
     constexpr int kBatch = 200, kRounds = 31;
     std::vector<double> bare, through_auto;
     using clock = std::chrono::steady_clock;
@@ -57,9 +56,7 @@ int measure_overhead(Runtime& rt, const AttentionProblem& problem, std::ostream&
         stream.synchronize();
         auto t0 = clock::now();
         for (int i = 0; i < kBatch; ++i)
-            dev.check(api.cuLaunchKernel(kernel.function(), plan.dims.grid[0], plan.dims.grid[1], plan.dims.grid[2],
-                                         plan.dims.block, 1, 1, unsigned(plan.dims.dynamic_smem), stream.get(), args, nullptr),
-                      "cuLaunchKernel");
+            dev.check(launch_raw(kernel.function(), plan.dims, args, stream.get()), "bare launch");
         auto t1 = clock::now();
         stream.synchronize();
         auto t2 = clock::now();

@@ -9,6 +9,7 @@
 
 #include "flashcore/error.hpp"
 #include "flashcore/launch.hpp"
+#include "flashcore/render.hpp"
 #include "flashcore/runtime.hpp"
 #include "test_support.hpp"
 
@@ -92,4 +93,27 @@ TEST_CASE("variants too big for a device are refused with the arithmetic, not la
     bool refused = false;
     for (const auto& check : big.schema().problem_checks) refused |= check.expr.evaluate_int(names) == 0;
     CHECK(refused);
+}
+
+TEST_CASE("pdl=1 launches with programmatic serialization, only on sm_90+", "[compile][launch]") {
+    test::TempDir dir;
+    Runtime rt(test::test_config(dir.str()));
+    AttentionProblem p = AttentionProblem::from_shape("1,8,8,512,512,64");
+    Variant with = rt.variant("attention_mma:block_m=32,block_n=64,warps=8,kv_warps=4,stages=1,pdl=1", &p);
+    Variant without = rt.variant("attention_mma:block_m=32,block_n=64,warps=8,kv_warps=4,stages=1,pdl=0", &p);
+    CHECK(derive_launch(with, problem_names(p)).programmatic);
+    CHECK_FALSE(derive_launch(without, problem_names(p)).programmatic);
+    CHECK_THAT(render_prelude(with), Catch::Contains("#define FC_PDL 1"));
+    CHECK_THAT(render(with, rt.templates()).text, Catch::Contains("griddepcontrol.wait"));
+    auto refused_on = [&](int sm) {
+        DeviceInfo device;
+        device.sm = sm;
+        device.smem_per_block_optin = known_smem_optin(sm);
+        NameLookup names = with.names(problem_names(p, &device));
+        for (const auto& check : with.schema().problem_checks)
+            if (check.expr.evaluate_int(names) == 0) return true;
+        return false;
+    };
+    CHECK(refused_on(89));
+    CHECK_FALSE(refused_on(90));
 }
