@@ -230,6 +230,8 @@ TEST_CASE("the heuristic follows its measured rules", "[tuning][auto]") {
     for (bool causal : {false, true})
         CHECK(pick("1,8,8,512,512,64", causal).find("block_m=32,block_n=64,warps=8,kv_warps=4,stages=2,splits=1,") !=
               std::string::npos);
+    // ... launched with programmatic dependent launch on sm_90+ only.
+    CHECK(pick("1,8,8,512,512,64").find(",pdl=1,") != std::string::npos);
     // Decode: one 16-row tile, 4 kv warps, splits until about half of the 132 SMs hold a CTA.
     CHECK(pick("2,16,16,1,4096,128").find("block_m=16,block_n=32,warps=4,kv_warps=4,stages=2,splits=2,") !=
           std::string::npos);
