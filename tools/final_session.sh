@@ -23,12 +23,7 @@ echo "overhead rc=$?"
 {
   echo "== graph floor: a trivial copy kernel on the mission shape"
   $cli --template-dir tests/templates run toy_attention --shape 1,8,8,512,512,64 --graph --iters 20
-  for causal in "" --causal; do
-    v=$($cli bench --set mission --dtypes float16 --no-verify 2>/dev/null | python3 -c "import json,sys; [print(r['variant']) for r in map(json.loads, sys.stdin) if r['causal'] == ('$causal' != '')]")
-    echo "== ncu (mission$causal) $v"
-    ncu --clock-control none --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,launch__grid_size,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active \
-        $cli run "$v" --shape 1,8,8,512,512,64 $causal --iters 3 2>&1 | grep -E "attention_mma|duration|throughput|grid_size|registers|warps_active" | head -14
-  done
+  tools/mission_profile.sh
 } > "$out/profile.log" 2>&1
 start=$SECONDS
 python3 .bench/sdpa_anchor.py --set "$sets" --backends cudnn,flash --out "$out/anchors.jsonl" > /dev/null 2> "$out/logs/anchors.err"

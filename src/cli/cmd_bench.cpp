@@ -25,9 +25,10 @@ double median(std::vector<double> xs) {
     return xs[xs.size() / 2];
 }
 
-// Host time per call of a warm `auto` attention call vs a bare cuLaunchKernel (cuLaunchKernelEx
-// for a programmatic-launch variant) of the same kernel with the same arguments. Batches of 200 launches stay below the driver's queue
-// depth, so the host never waits for the GPU inside a timed batch.
+// Host time per call of a warm `auto` attention call vs a bare launch_raw (cuLaunchKernel, or
+// cuLaunchKernelEx for a programmatic-launch variant) of the same kernel with the same
+// arguments. Batches of 200 launches stay below the driver's queue depth, so the host never
+// waits for the GPU inside a timed batch.
 int measure_overhead(Runtime& rt, const AttentionProblem& problem, std::ostream& out) {
     Device& dev = rt.device(0);
     AttentionHarness harness(rt, problem, fresh_seed());  // inputs and buffers
