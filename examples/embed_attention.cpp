@@ -2,8 +2,9 @@
 // per-shape specialised kernel ("auto": tuned record, else heuristic), compiled at most once
 // per process and once per cache. Without a GPU it compiles the reference only.
 #include <flashcore/error.hpp>
-#include <flashcore/host_numeric.hpp>
 #include <flashcore/runtime.hpp>
+#include <flashcore/selection/auto.hpp>
+#include <flashcore/tools/host_numeric.hpp>  // only to check the result against the CPU
 
 #include <cstdio>
 
@@ -30,9 +31,9 @@ int main() {
         v.upload(inputs.v_bytes.data(), inputs.v_bytes.size());
         flashcore::Stream stream(device);
 
-        runtime.attention(problem, {q.get(), k.get(), v.get(), o.get()}, stream.get());
+        flashcore::attention(runtime, problem, {q.get(), k.get(), v.get(), o.get()}, stream.get());  // "auto"
         stream.synchronize();
-        const std::string chosen = runtime.resolve(problem).variant;
+        const std::string chosen = flashcore::resolve(runtime, problem).variant;
 
         std::vector<unsigned char> bytes(o.bytes());
         o.download(bytes.data(), bytes.size());

@@ -1,12 +1,13 @@
 // The attention problem every template solves, and how it maps onto FcAttentionParams.
+// Plain values; no device facts (those are DeviceInfo's) and no driver calls.
 #pragma once
 
 #include <cuda.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
-
-#include "flashcore/expression.hpp"
 
 // A build-time copy of kernel_templates/common/attention_params.h: one definition for host
 // and device code.
@@ -14,11 +15,10 @@
 
 namespace flashcore {
 
-struct DeviceInfo;
-
 enum class DType { f16, bf16, f32 };
 const char* to_string(DType dtype);
 DType parse_dtype(const std::string& text);  // f16|fp16|half, bf16, f32|fp32; throws bad_input
+const char* torch_dtype_name(DType dtype);    // "float16", "bfloat16", "float32"
 std::size_t dtype_bytes(DType dtype);
 
 struct AttentionProblem {
@@ -36,14 +36,16 @@ struct AttentionProblem {
     double flops() const;
     // "B=1,Hq=8,Hkv=8,Sq=512,Skv=512,D=64,causal=0,dtype=f16"
     std::string to_string() const;
-    // Throws Error(bad_problem) for sizes < 1, Hq % Hkv != 0, D > 256...
+    // "" when the problem is well formed, else why not (sizes < 1, Hq % Hkv != 0, D > 256...).
+    std::string invalid_reason() const;
+    // Throws Error(bad_problem) with invalid_reason().
     void validate() const;
     // Parses "B,Hq,Hkv,Sq,Skv,D" (or "B,H,S,D" for Hq=Hkv, Sq=Skv).
     static AttentionProblem from_shape(const std::string& shape);
-};
 
-// `problem.*` names for schema expressions; device facts (sm, num_sms, smem_optin) when known.
-NameLookup problem_names(const AttentionProblem& problem, const DeviceInfo* device = nullptr);
+    // Field by field; a scale of -0 equals 0 (both mean 1/sqrt(D)).
+    bool operator==(const AttentionProblem& other) const;
+};
 
 // Device pointers of one attention call; contiguous [B, H, S, D] layouts.
 struct AttentionBuffers {
@@ -56,3 +58,9 @@ FcAttentionParams make_attention_params(const AttentionProblem& problem, const A
                                         CUdeviceptr workspace);
 
 }  // namespace flashcore
+
+// Problems are map keys (the runtime's plan cache): hashes agree with operator==.
+template <>
+struct std::hash<flashcore::AttentionProblem> {
+    std::size_t operator()(const flashcore::AttentionProblem& problem) const noexcept;
+};

@@ -6,8 +6,12 @@
 #include <utility>
 #include <vector>
 
+#include <cstdint>
+
+#include "flashcore/compile.hpp"
 #include "flashcore/render.hpp"
 #include "flashcore/toolkit.hpp"
+#include "flashcore/variant.hpp"
 
 namespace flashcore {
 
@@ -30,5 +34,17 @@ struct KeyComponents {
 // Digest of the template and schema text, every project header (path + content) and every
 // toolkit header it names (path + content as found on the include path).
 std::string content_digest(const Source& source, const Toolkit& toolkit);
+
+// The pipeline's key stage: the components of a rendered variant for one target.
+KeyComponents key_components(const Variant& variant, const CompileOptions& options, const Target& target,
+                             const Source& source, const Toolkit& toolkit);
+
+// What a cache tier holds under a key: the compile result and where it came from.
+struct CacheEntry {
+    std::string key;
+    KeyComponents components;
+    Compiled compiled;
+    std::int64_t created_unix_ms = 0;
+};
 
 }  // namespace flashcore

@@ -22,13 +22,6 @@ namespace flashcore {
 
 inline constexpr int kDiskLayoutVersion = 1;  // the "v1" folder
 
-struct CacheEntry {
-    std::string key;
-    KeyComponents components;
-    Compiled compiled;
-    std::int64_t created_unix_ms = 0;
-};
-
 struct DiskEntrySummary {
     std::string key;
     std::string template_id;
@@ -108,7 +101,8 @@ private:
     std::set<std::string> warned_;
 };
 
-// entry.json <-> CacheEntry (the cubin itself is stored beside it). Exposed for tests.
+// entry.json of an entry (the cubin itself is stored beside it; `cubin_checksum` is its
+// XXH3-64). Exposed for tests; the codec is in core/json_codec.hpp.
 std::string entry_to_json(const CacheEntry& entry, std::uint64_t cubin_checksum);
 
 }  // namespace flashcore

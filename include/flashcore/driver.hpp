@@ -12,19 +12,10 @@
 #include <string>
 #include <vector>
 
-namespace flashcore {
+#include "flashcore/device_info.hpp"
+#include "flashcore/error.hpp"
 
-struct DeviceInfo {
-    int ordinal = 0;
-    std::string name;
-    int sm = 0;                      // 10 * major + minor
-    int num_sms = 0;
-    int max_threads_per_block = 0;
-    int smem_per_block = 0;          // default limit, bytes
-    int smem_per_block_optin = 0;    // opt-in maximum, bytes
-    int l2_bytes = 0;
-    std::size_t total_memory = 0;
-};
+namespace flashcore {
 
 // "" when a driver with at least one device is usable, else why not (never throws).
 std::string gpu_unavailable_reason();
@@ -46,8 +37,9 @@ public:
     // Makes the context current on this thread; throws context_poisoned after a fault.
     void make_current() const;
     // Throws for rc != CUDA_SUCCESS: launch_fault (and poisons the context) for sticky errors,
-    // driver_error otherwise. `what` names the operation, `variant` the kernel if any.
-    void check(CUresult rc, const std::string& what, const std::string& variant = {}) const;
+    // driver_error at `stage` otherwise. `what` names the operation, `variant` the kernel if any.
+    void check(CUresult rc, const std::string& what, const std::string& variant = {},
+               Stage stage = Stage::driver) const;
     void synchronize(const std::string& what = "synchronize") const;
 
     bool poisoned() const { return poisoned_.load(); }
@@ -119,6 +111,7 @@ private:
     CUevent event_ = nullptr;
 };
 
+// A loaded cubin. Failures to load it or to find a function in it are Error(load).
 class Module {
 public:
     Module(const Device& device, const std::string& cubin, const std::string& variant);

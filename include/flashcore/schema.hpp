@@ -38,6 +38,27 @@ struct Check {
     std::string message;  // may hold {name} placeholders
 };
 
+// A tensor-map kernel argument (TMA, sm_90+): which operand it views and how it is tiled.
+// The semantics (rank 4 view (D, S, H, B), strides from FcAttentionParams, element type from
+// the problem) are in docs/templates.md and tensor_map.hpp.
+enum class TensorOperand { q, k, v, o };
+enum class TensorSwizzle { none, b32, b64, b128 };  // "none" | "32B" | "64B" | "128B"
+enum class L2Promotion { none, b64, b128, b256 };   // "none" | "64B" | "128B" | "256B"
+const char* to_string(TensorOperand operand);
+const char* to_string(TensorSwizzle swizzle);
+const char* to_string(L2Promotion promotion);
+
+// One kernel parameter, in the kernel's parameter order.
+struct KernelArgSpec {
+    enum class Kind { params, tensor_map };
+    Kind kind = Kind::params;
+    // tensor_map only:
+    TensorOperand tensor = TensorOperand::q;
+    std::vector<Expression> box;  // 1..4 entries, innermost first; missing trailing entries are 1
+    TensorSwizzle swizzle = TensorSwizzle::none;
+    L2Promotion l2_promotion = L2Promotion::b128;
+};
+
 struct LaunchContract {
     Expression block;
     std::vector<Expression> grid;  // one to three dimensions
@@ -45,6 +66,12 @@ struct LaunchContract {
     Expression workspace_bytes;
     Expression workspace_zero_bytes;
     Expression programmatic;  // nonzero: launch with programmatic stream serialization (PDL)
+    // Thread-block cluster dimensions (sm_90+); empty: no cluster launch (1,1,1).
+    std::vector<Expression> cluster;
+    // Kernel parameters in order; exactly one `params` (FcAttentionParams). Default: {params}.
+    std::vector<KernelArgSpec> args;
+
+    bool has_tensor_maps() const;
 };
 
 struct TemplateSchema {
@@ -54,6 +81,9 @@ struct TemplateSchema {
     std::string signature;  // "attention"
     std::string arch_suffix;
     int min_sm = 70;
+    // Highest compute capability the template runs on; 0: no limit. An "a" target
+    // (sm_90a: wgmma, setmaxnreg) is not forward compatible, so such a family sets 90.
+    int max_sm = 0;
     std::vector<ParamSpec> params;
     std::vector<NamedExpression> derived;
     std::vector<Check> constraints;

@@ -28,6 +28,8 @@ public:
     std::vector<std::string> template_ids() const;
     // Throws Error(bad_input) listing the known ids when `id` is unknown.
     std::shared_ptr<const TemplateSchema> schema(const std::string& id) const;
+    // The schema, or null when no template has that id (a malformed schema still throws).
+    std::shared_ptr<const TemplateSchema> find(const std::string& id) const;
     // A file by path relative to the template root; nullopt if no source has it.
     std::optional<TemplateFile> read(const std::string& relative_path) const;
     const std::vector<std::string>& overlay_dirs() const { return dirs_; }

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "flashcore/error.hpp"
 #include "flashcore/expression.hpp"
 #include "flashcore/schema.hpp"
 
@@ -16,14 +18,25 @@ namespace flashcore {
 
 class TemplateRegistry;
 
-// The text a user wrote, split but not yet checked against a schema.
+// The text a user wrote, split but not yet checked against a schema; also how code builds a
+// variant field by field (heuristics, bisect) without spelling its text.
 struct VariantRequest {
     std::string template_id;
     std::vector<std::pair<std::string, std::string>> fields;  // as written, in order
+
+    // Sets (or replaces) one field; returns *this for chaining.
+    VariantRequest& set(const std::string& name, const Value& value);
 };
 
 // Splits `TEMPLATE[:name=value,...]`; throws Error(bad_input) on malformed text.
 VariantRequest split_variant_text(const std::string& text);
+// The same without throwing: nullopt (and why) on malformed text.
+std::optional<VariantRequest> try_split_variant_text(const std::string& text, std::string* why = nullptr);
+
+// The canonical text of a template's values (schema order; hidden params at their default left
+// out). Variant::to_string() is this; bisect names invalid combinations with it. The only
+// producer of the canonical form.
+std::string canonical_text(const TemplateSchema& schema, const std::vector<Value>& values);
 
 class Variant {
 public:
@@ -50,6 +63,12 @@ public:
     // and what is allowed for unknown fields, bad values and violated constraints.
     static Variant resolve(const VariantRequest& request, std::shared_ptr<const TemplateSchema> schema,
                            const NameLookup& problem = nullptr);
+    // The same without throwing for what resolve reports: nullopt, with the message in `why`
+    // and the code (bad_input, or bad_problem for a bound field the problem cannot fill) in
+    // `code`. Errors of the schema itself (an expression that cannot be evaluated) still throw.
+    static std::optional<Variant> try_resolve(const VariantRequest& request, std::shared_ptr<const TemplateSchema> schema,
+                                              const NameLookup& problem = nullptr, std::string* why = nullptr,
+                                              ErrorCode* code = nullptr);
 
 private:
     std::shared_ptr<const TemplateSchema> schema_;
@@ -61,6 +80,9 @@ private:
 // Parses `text` against the registry's schemas (defaults filled from the schema, or from
 // `problem` for bound fields).
 Variant parse_variant(const std::string& text, const TemplateRegistry& registry, const NameLookup& problem = nullptr);
+// The same without throwing for malformed text, unknown templates and invalid values.
+std::optional<Variant> try_parse_variant(const std::string& text, const TemplateRegistry& registry,
+                                         const NameLookup& problem = nullptr, std::string* why = nullptr);
 
 // Expands a pattern whose values may be `*` (every allowed value) or `a|b|c` into every
 // valid variant (invalid combinations are skipped and counted in `rejected`).
@@ -69,5 +91,8 @@ std::vector<Variant> expand_variant_pattern(const std::string& pattern, const Te
 
 // The parameters whose values differ, as "name: a -> b" (for bisect and cache-miss reasons).
 std::vector<std::string> variant_differences(const Variant& from, const Variant& to);
+// The same for two split texts whose schema may be gone (a cache entry's variant): fields
+// present on one side only read "(absent)".
+std::vector<std::string> request_differences(const VariantRequest& from, const VariantRequest& to);
 
 }  // namespace flashcore

@@ -1,5 +1,5 @@
 // Shared plumbing of the `flashcore` command line: global options, the lazily created
-// runtime, exit codes, progress lines and small formatting helpers.
+// runtime, exit codes, the flags verbs share and small formatting helpers.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "flashcore/attention.hpp"
-#include "flashcore/error.hpp"
 #include "flashcore/compile.hpp"
+#include "flashcore/error.hpp"
 #include "flashcore/runtime.hpp"
+#include "flashcore/tools/probe.hpp"
+#include "flashcore/tools/progress.hpp"
 
 namespace flashcore::cli {
 
@@ -48,8 +50,6 @@ struct CompileFlags {
     bool no_lineinfo = false;
     void add_to(CLI::App& app);
     CompileOptions options() const;  // throws Error(bad_input) for bad flags
-    // The same flags as `flashcore probe` arguments (`--opt=value`, so values may start with '-').
-    std::vector<std::string> probe_args() const;
 };
 
 // Problem flags shared by run/compare/bench...
@@ -60,28 +60,26 @@ struct ProblemFlags {
     bool lse = false;
     float scale = 0.f;
     void add_to(CLI::App& app, bool shape_required);
-    AttentionProblem problem() const;  // throws Error(bad_input)
+    AttentionProblem problem() const;  // throws Error(bad_input), Error(bad_problem)
+};
+
+// Flags of the verbs that run probe children (compare, bisect): seed, time limit, GPU and
+// the program to run as the child.
+struct ProbeFlags {
+    std::uint64_t seed = 0;
+    double timeout_s = 120;
+    int device = 0;
+    std::string probe_executable;
+    void add_to(CLI::App& app);
+    // The request every probe starts from (seed fresh when not given; variant left empty).
+    ProbeRequest base_request(const AttentionProblem& problem, const CompileOptions& compile, const Context& context) const;
+    std::string executable() const;  // --probe-executable, else ProcessProbeRunner's default
 };
 
 // Prints an error the way every verb does and returns its exit code.
 int report(const Error& error, bool show_log);
 // Runs `body`, mapping flashcore::Error to a printed message and exit code.
 int guarded(Context& context, const std::function<int()>& body);
-
-bool stderr_is_terminal();
-// One-line progress on stderr when it is a terminal ("[3/40] label"), nothing when piped.
-class Progress {
-public:
-    Progress(std::size_t total, std::string what);
-    void step(const std::string& label);
-    void done();
-
-private:
-    std::size_t total_;
-    std::size_t count_ = 0;
-    std::string what_;
-    bool enabled_;
-};
 
 std::string format_us(double us);
 std::string format_kb(std::size_t bytes);

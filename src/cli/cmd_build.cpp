@@ -3,14 +3,15 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <iostream>
-#include <thread>
+#include <mutex>
 
 #include "cli/commands.hpp"
+#include "flashcore/can_implement.hpp"
 #include "flashcore/error.hpp"
 #include "flashcore/launch.hpp"
 #include "flashcore/render.hpp"
+#include "flashcore/tools/parallel.hpp"
 
 namespace flashcore::cli {
 
@@ -27,9 +28,18 @@ struct BuildJob {
 std::optional<std::size_t> static_dynamic_smem(const Variant& v) {
     try {
         return static_cast<std::size_t>(v.schema().launch.dynamic_smem.evaluate_int(v.names()));
-    } catch (const Error&) {
+    } catch (const Error&) {  // it reads problem fields
         return std::nullopt;
     }
+}
+
+// Whether the compiled variant fits the target's shared memory (can_implement without a
+// problem: what the target alone decides). Only when both amounts are known.
+std::optional<Fit> target_fit(const BuildJob& job, std::optional<std::size_t> dynamic) {
+    const int optin = known_smem_optin(job.target.sm);
+    if (!dynamic || optin <= 0) return std::nullopt;
+    DeviceInfo facts = target_facts(job.target.sm, job.target.to_string());
+    return can_implement(job.variant, FitQuery{nullptr, &facts, job.result->entry->compiled.resources.static_shared_bytes});
 }
 
 nlohmann::json job_json(const BuildJob& job) {
@@ -57,9 +67,9 @@ nlohmann::json job_json(const BuildJob& job) {
     j["stack_bytes"] = r.stack_bytes;
     j["shared_bytes"] = r.static_shared_bytes;
     j["dynamic_shared_bytes"] = dynamic ? nlohmann::json(*dynamic) : nlohmann::json(nullptr);
-    if (dynamic && optin > 0) {
+    if (auto fit = target_fit(job, dynamic)) {
         j["smem_optin_bytes"] = optin;
-        j["smem_fits"] = std::size_t(r.static_shared_bytes) + *dynamic <= std::size_t(optin);
+        j["smem_fits"] = fit->check != FitCheck::shared_memory;
     }
     j["warnings"] = e.compiled.warnings;
     j["lowered_name"] = e.compiled.lowered_name;
@@ -75,17 +85,14 @@ void print_table_row(const BuildJob& job) {
     const CacheEntry& e = *job.result->entry;
     const ResourceUsage& r = e.compiled.resources;
     auto dynamic = static_dynamic_smem(job.variant);
-    int optin = known_smem_optin(job.target.sm);
     std::cout << "ok   " << job.variant.to_string() << " [" << job.target.to_string() << "]\n     key " << e.key << "  "
               << to_string(job.result->source) << " (" << format_us(job.result->lookup_ms) << " ms; compile "
               << format_us(e.compiled.compile_ms) << " ms)  regs " << r.registers << "  spill " << r.spill_store_bytes
               << "/" << r.spill_load_bytes << " B  stack " << r.stack_bytes << " B  smem static " << r.static_shared_bytes
               << " B";
     if (dynamic) std::cout << " + dynamic " << *dynamic << " B";
-    if (dynamic && optin > 0) {
-        std::string overflow = shared_memory_overflow(r.static_shared_bytes, *dynamic, optin, job.target.to_string());
-        std::cout << (overflow.empty() ? "  (fits " + job.target.to_string() + ")" : "\n     DOES NOT FIT: " + overflow);
-    }
+    if (auto fit = target_fit(job, dynamic))
+        std::cout << (fit->ok() ? "  (fits " + job.target.to_string() + ")" : "\n     DOES NOT FIT: " + fit->message);
     std::cout << "\n";
     for (const auto& w : e.compiled.warnings) std::cout << "     warning: " << w << "\n";
 }
@@ -143,8 +150,7 @@ void register_build(CLI::App& app, Context& context) {
 
             // Results stream out in input order as soon as a job and all before it are done, so
             // a long sweep shows its results while it runs and an interrupted one keeps them.
-            Progress progress(jobs.size(), "building");
-            std::atomic<size_t> next{0};
+            Progress progress("building", jobs.size());
             std::mutex mutex;
             std::vector<char> done(jobs.size(), 0);
             size_t printed = 0;
@@ -162,8 +168,9 @@ void register_build(CLI::App& app, Context& context) {
                     }
                 }
             };
-            auto worker = [&] {
-                for (size_t i = next++; i < jobs.size(); i = next++) {
+            parallel_for(
+                jobs.size(),
+                [&](size_t i) {
                     try {
                         jobs[i].result = rt.build(jobs[i].variant, jobs[i].target, options);
                     } catch (const Error& e) {
@@ -173,14 +180,8 @@ void register_build(CLI::App& app, Context& context) {
                     done[i] = 1;
                     progress.step(jobs[i].variant.to_string());
                     emit_ready();
-                }
-            };
-            unsigned threads = args->jobs > 0 ? unsigned(args->jobs) : std::max(1u, std::thread::hardware_concurrency());
-            threads = std::min<unsigned>(threads, static_cast<unsigned>(jobs.size()));
-            std::vector<std::thread> pool;
-            for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-            worker();
-            for (auto& t : pool) t.join();
+                },
+                args->jobs > 0 ? unsigned(args->jobs) : 0);
             progress.done();
             return code;
         });

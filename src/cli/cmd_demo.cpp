@@ -6,6 +6,7 @@
 
 #include "cli/cmd_run.hpp"
 #include "cli/commands.hpp"
+#include "flashcore/driver.hpp"
 #include "flashcore/error.hpp"
 
 namespace flashcore::cli {
@@ -59,7 +60,7 @@ void register_demo(CLI::App& app, Context& context) {
             RunReport report = harness.run(variant, options);
             print_report(report, harness);
             // A second lookup in this process shows the memory tier.
-            CacheLookup again = rt.cache().get(variant, {}, rt.device_target(variant));
+            CacheLookup again = rt.build(variant, rt.device_target(variant));
             std::cout << "again    " << to_string(again.source) << " hit in " << format_us(again.lookup_ms * 1000.0)
                       << " us (same process)\n"
                       << "cache    " << rt.cache().disk().root() << "\n";

@@ -7,7 +7,9 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/json_codec.hpp"
 #include "flashcore/error.hpp"
+#include "flashcore/selection/auto.hpp"
 
 namespace flashcore::cli {
 
@@ -20,23 +22,16 @@ ReferenceKind parse_reference(const std::string& text) {
 
 nlohmann::json report_json(const RunReport& r, const AttentionHarness& harness) {
     const AttentionProblem& p = harness.problem();
-    nlohmann::json j = {{"variant", r.variant},
-                        {"key", r.key},
-                        {"source", r.cache_source},
-                        {"lookup_ms", r.lookup_ms},
-                        {"dtype", to_string(p.dtype)},
-                        {"B", p.B},
-                        {"Hq", p.Hq},
-                        {"Hkv", p.Hkv},
-                        {"Sq", p.Sq},
-                        {"Skv", p.Skv},
-                        {"D", p.D},
-                        {"causal", p.causal},
-                        {"seed", harness.seed()},
-                        {"grid", {r.dims.grid[0], r.dims.grid[1], r.dims.grid[2]}},
-                        {"block", r.dims.block},
-                        {"dynamic_smem", r.dims.dynamic_smem},
-                        {"registers", r.registers}};
+    nlohmann::json j = p;  // the problem's fields
+    j.update({{"variant", r.variant},
+              {"key", r.key},
+              {"source", r.cache_source},
+              {"lookup_ms", r.lookup_ms},
+              {"seed", harness.seed()},
+              {"grid", {r.dims.grid[0], r.dims.grid[1], r.dims.grid[2]}},
+              {"block", r.dims.block},
+              {"dynamic_smem", r.dims.dynamic_smem},
+              {"registers", r.registers}});
     if (r.us_eager >= 0) j["us_eager"] = r.us_eager;
     if (r.us_graph >= 0) {
         j["us_graph"] = r.us_graph;
@@ -109,7 +104,7 @@ void register_run(CLI::App& app, Context& context) {
         context.exit_code = guarded(context, [&] {
             Runtime& rt = context.runtime();
             AttentionProblem problem = args->problem.problem();
-            Selection chosen = rt.resolve(problem, args->variant, args->device);
+            Selection chosen = resolve(rt, problem, args->variant, args->device);
             if (args->variant == "auto" && !args->json)
                 std::cout << "auto     " << chosen.variant << " (" << chosen.source << ": " << chosen.why << ")\n";
             Variant variant = rt.variant(chosen.variant, &problem);

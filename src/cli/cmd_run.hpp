@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "flashcore/attention_harness.hpp"
+#include "flashcore/tools/attention_harness.hpp"
 
 namespace flashcore::cli {
 

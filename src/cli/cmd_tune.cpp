@@ -9,8 +9,11 @@
 
 #include "cli/commands.hpp"
 #include "flashcore/error.hpp"
-#include "flashcore/attention_harness.hpp"
-#include "flashcore/tuning.hpp"
+#include "flashcore/selection/heuristics.hpp"
+#include "flashcore/tools/attention_harness.hpp"
+#include "flashcore/tools/device_query.hpp"
+#include "flashcore/tools/tune.hpp"
+#include "selection/json_codec.hpp"
 
 namespace flashcore::cli {
 
@@ -19,7 +22,7 @@ void register_tune(CLI::App& app, Context& context) {
     struct Args {
         ProblemFlags problem;
         CompileFlags compile;
-        std::string template_id = "attention_mma";
+        std::string template_id = auto_families().front().template_id;
         std::string candidates;
         std::size_t max = 0;
         bool retune = false;
@@ -53,25 +56,22 @@ void register_tune(CLI::App& app, Context& context) {
             options.seed = args->seed ? args->seed : fresh_seed();
             options.timeout = std::chrono::milliseconds(static_cast<long long>(args->timeout_s * 1000));
             options.compile = args->compile.options();
-            options.probe_args = args->compile.probe_args();
             options.probe_env = context.probe_env();
             ProcessBatchProber prober(exe);
-            Progress progress(0, "tuning");
-            bool terminal = stderr_is_terminal();
+            std::unique_ptr<Progress> progress;
             TuneReport report = tune(rt, problem, device, options, prober, [&](const TuneRecord& r, size_t done, size_t total) {
                 if (args->json) {
-                    std::cout << nlohmann::json{{"variant", r.variant}, {"verdict", to_string(r.verdict)},
-                                                {"us_median", r.us_median}, {"spread", r.spread()},
-                                                {"max_abs_err", r.max_abs_err}, {"message", r.message}}
-                                     .dump()
-                              << std::endl;
-                } else if (terminal) {
-                    std::fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s", done, total, to_string(r.verdict),
-                                 r.us_median > 0 ? (format_us(r.us_median) + " us").c_str() : "", r.variant.c_str());
-                    std::fflush(stderr);
+                    std::cout << nlohmann::json(r).dump() << std::endl;
+                    return;
                 }
+                if (!progress) {
+                    progress = std::make_unique<Progress>("tuning", total);
+                    progress->skip(done - 1);  // records reused from an earlier tune
+                }
+                progress->step(std::string(to_string(r.verdict)) + (r.us_median > 0 ? " " + format_us(r.us_median) + " us" : "") +
+                               " " + r.variant);
             });
-            if (terminal && !args->json) std::fprintf(stderr, "\r\033[K");
+            progress.reset();
             std::vector<TuneRecord> ok;
             size_t failed = 0;
             for (const auto& r : report.records) {

@@ -42,6 +42,14 @@ flashcore_cli_test("bench lists the anchor shapes without a GPU" EXIT 0 MATCH "\
   COMMAND ${_cli} bench --list --set all)
 flashcore_cli_test("probe prints one verdict per variant" EXIT 1 MATCH "\"verdict\":\"invalid\""
   COMMAND ${_cli} probe reference_attention:dtype=f64 --shape 1,2,64,64)
+flashcore_cli_test("probe reads its request as one JSON document" EXIT 1
+  MATCH "no field 'block'.*\"variant\":\"reference_attention:block=1\",\"verdict\":\"invalid\""
+  COMMAND ${_cli} probe --request-json ${CMAKE_CURRENT_SOURCE_DIR}/cli/probe_request.json)
+flashcore_cli_test("a tensor-map template builds for sm_90 only" EXIT 2 MATCH "'tma_copy' needs sm_90 or newer, not sm_89"
+  COMMAND ${_cli} --template-dir ${CMAKE_CURRENT_SOURCE_DIR}/templates build tma_copy --arch sm_89)
+flashcore_cli_test("no driver: a tensor-map template fails with one typed error" EXIT 1 MATCH "no_driver.*no CUDA driver found"
+  ENV "FLASHCORE_DRIVER_LIBRARY=/nonexistent/libcuda.so.1"
+  COMMAND ${_cli} --template-dir ${CMAKE_CURRENT_SOURCE_DIR}/templates run tma_copy --shape 1,2,2,64,64,64)
 flashcore_cli_test("tune without a GPU fails with the typed reason" EXIT 1 MATCH "no CUDA driver found"
   ENV "FLASHCORE_DRIVER_LIBRARY=/nonexistent/libcuda.so.1" COMMAND ${_cli} tune --shape 1,8,512,64)
 flashcore_cli_test("templates json" EXIT 0 MATCH "\"template\":\"reference_attention\""

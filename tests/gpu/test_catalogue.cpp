@@ -4,17 +4,18 @@
 // fresh inputs, NaN-poisoned outputs and a CPU fp64 reference.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <thread>
 
-#include "flashcore/attention_harness.hpp"
+#include "flashcore/tools/attention_harness.hpp"
 #include "flashcore/error.hpp"
-#include "flashcore/host_numeric.hpp"
+#include "flashcore/problem_names.hpp"
+#include "flashcore/tools/host_numeric.hpp"
 #include "flashcore/runtime.hpp"
-#include "flashcore/tuning.hpp"
+#include "flashcore/selection/auto.hpp"
+#include "flashcore/tools/parallel.hpp"
+#include "flashcore/tools/tune.hpp"
 #include "test_support.hpp"
 
 using namespace flashcore;
@@ -62,22 +63,15 @@ Outcome run_catalogue(const std::string& template_id) {
     // Compile everything first, in parallel (compile-only), so the probes load from the cache.
     std::vector<std::string> all;
     for (const auto& [group, variants] : groups) all.insert(all.end(), variants.begin(), variants.end());
-    std::atomic<size_t> next{0};
-    auto compile_some = [&] {
-        Target target;
-        target.sm = device.sm;
-        for (size_t i = next++; i < all.size(); i = next++) {
-            try {
-                rt.build(rt.variant(all[i]), target);
-            } catch (const Error&) {
-                // the probe reports it as compile_error with the log
-            }
+    Target target;
+    target.sm = device.sm;
+    parallel_for(all.size(), [&](size_t i) {
+        try {
+            rt.build(rt.variant(all[i]), target);
+        } catch (const Error&) {
+            // the probe reports it as compile_error with the log
         }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < std::max(2u, std::thread::hardware_concurrency()); ++t) pool.emplace_back(compile_some);
-    compile_some();
-    for (auto& t : pool) t.join();
+    });
     ProcessBatchProber prober(test::cli_path());
     for (const auto& [group, variants] : groups) {
         const auto& [dtype, d, causal] = group;
@@ -138,7 +132,7 @@ TEST_CASE("auto through the one-call API is correct on odd shapes", "[gpu][auto]
             AttentionProblem p = AttentionProblem::from_shape(shape);
             p.causal = causal;
             p.dtype = (n++ % 2) ? DType::bf16 : DType::f16;
-            INFO(p.to_string() << " -> " << rt.resolve(p).variant);
+            INFO(p.to_string() << " -> " << resolve(rt, p).variant);
             AttentionInputs in = make_random_inputs(p, fresh_seed());
             DeviceBuffer q(dev, in.q_bytes.size()), k(dev, in.k_bytes.size()), v(dev, in.v_bytes.size()),
                 o(dev, in.q_bytes.size());
@@ -147,7 +141,7 @@ TEST_CASE("auto through the one-call API is correct on odd shapes", "[gpu][auto]
             v.upload(in.v_bytes.data(), in.v_bytes.size());
             for (int rep = 0; rep < 2; ++rep) {  // the second call takes the warm path
                 o.fill_u16(p.dtype == DType::f16 ? 0x7e00 : 0x7fc0);  // NaN
-                rt.attention(p, {q.get(), k.get(), v.get(), o.get()}, stream.get());
+                attention(rt, p, {q.get(), k.get(), v.get(), o.get()}, stream.get());
                 stream.synchronize();
                 std::vector<unsigned char> bytes(o.bytes());
                 o.download(bytes.data(), bytes.size());

@@ -11,9 +11,11 @@
 #include <fstream>
 
 #include "flashcore/attention.hpp"
-#include "flashcore/bisect.hpp"
-#include "flashcore/compare.hpp"
-#include "flashcore/host_numeric.hpp"
+#include "flashcore/problem_names.hpp"
+#include "flashcore/tools/bisect.hpp"
+#include "flashcore/tools/compare.hpp"
+#include "flashcore/tools/repro.hpp"
+#include "flashcore/tools/host_numeric.hpp"
 #include "flashcore/template_registry.hpp"
 #include "test_support.hpp"
 
@@ -125,7 +127,7 @@ TEST_CASE("bisect: the seed bug (WMMA store to local memory) is named as the cul
     ProcessProbeRunner runner(test::cli_path());
     TemplateRegistry registry;
     ProbeRequest base = base_request(cache);
-    base.extra_args = {"--allow-warning", "local-wmma"};  // else it is a compile error
+    base.compile.allowed_warnings = {"local-wmma"};  // else it is a compile error
     Variant good = variant(kSeedVariant);
     Variant bad = variant(std::string(kSeedVariant) + ",fault=local_wmma");
     BisectReport r = bisect(good, bad, registry, runner, base);

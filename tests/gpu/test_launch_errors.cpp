@@ -3,23 +3,15 @@
 // poisons the context so later calls fail fast with the reason.
 #include <catch2/catch.hpp>
 
-#include "flashcore/attention_harness.hpp"
+#include "flashcore/tools/attention_harness.hpp"
 #include "flashcore/error.hpp"
 #include "test_support.hpp"
 
 using namespace flashcore;
 
-namespace {
-Config toy_config(const std::string& cache_dir) {
-    Config c = test::test_config(cache_dir);
-    c.template_dirs = {test::test_template_dir()};
-    return c;
-}
-}  // namespace
-
 TEST_CASE("dynamic shared memory above 48 KB is raised and launches", "[gpu][launch]") {
     test::TempDir dir;
-    Runtime rt(toy_config(dir.str()));
+    Runtime rt(test::toy_config(dir.str()));
     AttentionProblem p = AttentionProblem::from_shape("1,2,2,33,33,64");
     AttentionHarness harness(rt, p, fresh_seed());
     for (const char* v : {"toy_attention:smem_kb=0", "toy_attention:smem_kb=40", "toy_attention:smem_kb=100"}) {
@@ -34,7 +26,7 @@ TEST_CASE("dynamic shared memory above 48 KB is raised and launches", "[gpu][lau
 
 TEST_CASE("a shared-memory over-request is refused before launch with the arithmetic", "[gpu][launch]") {
     test::TempDir dir;
-    Runtime rt(toy_config(dir.str()));
+    Runtime rt(test::toy_config(dir.str()));
     AttentionProblem p = AttentionProblem::from_shape("1,2,2,33,33,64");
     AttentionHarness harness(rt, p, fresh_seed());
     try {
@@ -55,7 +47,7 @@ TEST_CASE("a shared-memory over-request is refused before launch with the arithm
 
 TEST_CASE("a planted out-of-bounds kernel poisons the context and the next call fails fast", "[gpu][launch]") {
     test::TempDir dir;
-    Runtime rt(toy_config(dir.str()));
+    Runtime rt(test::toy_config(dir.str()));
     AttentionProblem p = AttentionProblem::from_shape("1,2,2,33,33,64");
     AttentionHarness harness(rt, p, fresh_seed());
     RunOptions options;

@@ -1,7 +1,7 @@
 // reference_attention against the CPU in fp64: the reference must itself be right.
 #include <catch2/catch.hpp>
 
-#include "flashcore/attention_harness.hpp"
+#include "flashcore/tools/attention_harness.hpp"
 #include "test_support.hpp"
 
 using namespace flashcore;

@@ -34,6 +34,12 @@ Config test_config(const std::string& cache_dir) {
     return config;
 }
 
+Config toy_config(const std::string& cache_dir) {
+    Config c = test_config(cache_dir);
+    c.template_dirs = {test_template_dir()};
+    return c;
+}
+
 std::string test_template_dir() { return FLASHCORE_TEST_TEMPLATE_DIR; }
 std::string source_template_dir() { return FLASHCORE_SOURCE_TEMPLATE_DIR; }
 std::string cli_path() { return FLASHCORE_CLI_PATH; }

@@ -25,6 +25,8 @@ private:
 
 // A config whose cache lives in `cache_dir` and which ignores the caller's environment.
 Config test_config(const std::string& cache_dir);
+// The same with tests/templates (toy_attention, local_wmma, tma_copy) before the embedded ones.
+Config toy_config(const std::string& cache_dir);
 
 // The test template folder (tests/templates) and the source template folder.
 std::string test_template_dir();

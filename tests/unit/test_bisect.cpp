@@ -4,17 +4,21 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
 
 #include "flashcore/attention.hpp"
-#include "flashcore/bisect.hpp"
-#include "flashcore/compare.hpp"
+#include "flashcore/problem_names.hpp"
+#include "flashcore/tools/bisect.hpp"
+#include "flashcore/tools/compare.hpp"
+#include "flashcore/tools/repro.hpp"
 #include "flashcore/error.hpp"
 #include "flashcore/template_registry.hpp"
 #include "flashcore/variant.hpp"
 #include "test_support.hpp"
+#include "tools/json_codec.hpp"
 
 using namespace flashcore;
 
@@ -78,7 +82,7 @@ ProbeRequest base_request() {
     ProbeRequest r;
     r.problem = AttentionProblem::from_shape("1,2,16,64");
     r.seed = 1234;
-    r.extra_args = {"--allow-warning=local-wmma"};
+    r.compile.allowed_warnings = {"local-wmma"};
     r.env = {{"FLASHCORE_CACHE_DIR", "/tmp/x"}};
     r.timeout = std::chrono::seconds(7);
     return r;
@@ -145,7 +149,7 @@ TEST_CASE("bisect passes the base request to every probe, replacing only the var
     CHECK(r.probes == 2);
     for (const auto& q : runner.requests) {
         CHECK(q.seed == 1234);
-        CHECK(q.extra_args == Fields{"--allow-warning=local-wmma"});
+        CHECK(q.compile.allowed_warnings == Fields{"local-wmma"});
         CHECK(q.env.at("FLASHCORE_CACHE_DIR") == "/tmp/x");
         CHECK(q.timeout == std::chrono::seconds(7));
         CHECK(q.problem.Sq == 16);
@@ -608,10 +612,16 @@ TEST_CASE("repro scripts quote every word and rerun the probe", "[bisect][repro]
     test::TempDir dir;
     ProbeRequest r = base_request();
     r.variant = "toy_attention:threads=64";
-    r.extra_args.push_back("--nvrtc-opt=-DNAME='a b'");
+    r.compile.add_flag("-DNAME='a b'");
     r.env["FLASHCORE_TEMPLATE_DIR"] = "/path with space";
-    // /bin/echo stands in for flashcore: the script must hand it exactly probe_arguments().
-    std::string script = repro_script("/bin/echo", r, "line one\nline two");
+    // A stand-in for flashcore: prints its arguments, then the document it reads on stdin.
+    const std::string fake = dir.str() + "/fake flashcore";
+    {
+        std::ofstream f(fake);
+        f << "#!/bin/sh\necho \"$@\"\ncat\n";
+    }
+    std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+    std::string script = repro_script(fake, r, "line one\nline two");
     CHECK_THAT(script, Catch::StartsWith("#!/bin/sh\n# line one\n# line two\n"));
     CHECK_THAT(script, Catch::Contains("export FLASHCORE_TEMPLATE_DIR='/path with space'"));
     std::string path = dir.str() + "/repro.sh";
@@ -626,7 +636,13 @@ TEST_CASE("repro scripts quote every word and rerun the probe", "[bisect][repro]
     char buf[512];
     while (std::fgets(buf, sizeof buf, pipe)) out += buf;
     CHECK(::pclose(pipe) == 0);
-    std::string expected;
-    for (const auto& a : probe_arguments(r)) expected += (expected.empty() ? "" : " ") + a;
-    CHECK(out == expected + " --extra\n");
+    // The arguments, then the request: one document that reads back as the same request.
+    REQUIRE_THAT(out, Catch::StartsWith("probe --request-json - --extra\n"));
+    auto doc = nlohmann::json::parse(out.substr(out.find('\n') + 1));
+    ProbeRequest back = doc.get<ProbeRequest>();
+    CHECK(back.variant == r.variant);
+    CHECK(back.seed == r.seed);
+    CHECK(back.problem == r.problem);
+    CHECK(back.compile.defines == std::vector<std::string>{"NAME='a b'"});
+    CHECK(back.compile.allowed_warnings == r.compile.allowed_warnings);
 }

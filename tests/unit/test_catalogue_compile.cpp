@@ -2,15 +2,15 @@
 // and no stack, and its shared memory is checked against each device's opt-in limit.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <fstream>
 #include <mutex>
-#include <thread>
 
 #include "flashcore/error.hpp"
+#include "flashcore/problem_names.hpp"
 #include "flashcore/launch.hpp"
 #include "flashcore/render.hpp"
 #include "flashcore/runtime.hpp"
+#include "flashcore/tools/parallel.hpp"
 #include "test_support.hpp"
 
 using namespace flashcore;
@@ -36,29 +36,22 @@ void compile_catalogue(const std::string& id) {
     REQUIRE(jobs.size() >= 20);
     std::mutex mutex;
     std::vector<std::string> failures;
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-        for (size_t i = next++; i < jobs.size(); i = next++) {
-            const auto& [v, target] = jobs[i];
-            std::string problem;
-            try {
-                const ResourceUsage& r = rt.build(v, target).entry->compiled.resources;
-                if (!r.parsed || r.spill_store_bytes || r.stack_bytes)
-                    problem = "registers " + std::to_string(r.registers) + ", spill " + std::to_string(r.spill_store_bytes) +
-                              " B, stack " + std::to_string(r.stack_bytes) + " B";
-            } catch (const Error& e) {
-                problem = e.what();
-            }
-            if (!problem.empty()) {
-                std::lock_guard<std::mutex> lock(mutex);
-                failures.push_back(v.to_string() + " [" + target.to_string() + "]: " + problem);
-            }
+    parallel_for(jobs.size(), [&](size_t i) {
+        const auto& [v, target] = jobs[i];
+        std::string problem;
+        try {
+            const ResourceUsage& r = rt.build(v, target).entry->compiled.resources;
+            if (!r.parsed || r.spill_store_bytes || r.stack_bytes)
+                problem = "registers " + std::to_string(r.registers) + ", spill " + std::to_string(r.spill_store_bytes) +
+                          " B, stack " + std::to_string(r.stack_bytes) + " B";
+        } catch (const Error& e) {
+            problem = e.what();
         }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < std::max(2u, std::thread::hardware_concurrency()); ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
+        if (!problem.empty()) {
+            std::lock_guard<std::mutex> lock(mutex);
+            failures.push_back(v.to_string() + " [" + target.to_string() + "]: " + problem);
+        }
+    }, std::max(2u, hardware_threads(~0u)));  // at least two threads, also on a one-core machine
     for (const auto& f : failures) FAIL_CHECK(f);
     CHECK(failures.empty());
 }

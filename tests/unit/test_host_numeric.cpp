@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "flashcore/host_numeric.hpp"
+#include "flashcore/tools/host_numeric.hpp"
 
 using namespace flashcore;
 

@@ -12,20 +12,12 @@
 using namespace flashcore;
 namespace fs = std::filesystem;
 
-namespace {
-Config toy_config(const std::string& cache_dir) {
-    Config c = test::test_config(cache_dir);
-    c.template_dirs = {test::test_template_dir()};
-    return c;
-}
-}  // namespace
-
 TEST_CASE("lookups go memory -> disk -> compile, and say where they found it", "[kernel_cache]") {
     test::TempDir dir;
     Target sm90 = Target::parse("sm_90");
     std::string key;
     {
-        Runtime rt(toy_config(dir.str()));
+        Runtime rt(test::toy_config(dir.str()));
         Variant v = rt.variant("toy_attention");
         CacheLookup first = rt.build(v, sm90);
         CHECK(first.source == CacheSource::compiled);
@@ -39,7 +31,7 @@ TEST_CASE("lookups go memory -> disk -> compile, and say where they found it", "
         CHECK(s.disk_hits == 0);
         key = first.entry->key;
     }
-    Runtime fresh(toy_config(dir.str()));
+    Runtime fresh(test::toy_config(dir.str()));
     CacheLookup third = fresh.build(fresh.variant("toy_attention"), sm90);
     CHECK(third.source == CacheSource::disk);
     CHECK(third.entry->key == key);
@@ -52,12 +44,12 @@ TEST_CASE("a corrupt disk entry is recompiled once, with the cache healed", "[ke
     Target sm89 = Target::parse("sm_89");
     std::string key;
     {
-        Runtime rt(toy_config(dir.str()));
+        Runtime rt(test::toy_config(dir.str()));
         key = rt.build(rt.variant("toy_attention"), sm89).entry->key;
     }
     fs::path cubin = fs::path(dir.str()) / "v1" / key.substr(0, 2) / key / "kernel.cubin";
     fs::resize_file(cubin, fs::file_size(cubin) / 2);
-    Runtime rt(toy_config(dir.str()));
+    Runtime rt(test::toy_config(dir.str()));
     CacheLookup again = rt.build(rt.variant("toy_attention"), sm89);
     CHECK(again.source == CacheSource::compiled);
     CHECK(rt.cache().stats().compiles == 1);
@@ -68,7 +60,7 @@ TEST_CASE("a corrupt disk entry is recompiled once, with the cache healed", "[ke
 TEST_CASE("FLASHCORE_JIT=forbid turns a miss into a typed error; a hit still works", "[kernel_cache]") {
     test::TempDir dir;
     Target sm90 = Target::parse("sm_90");
-    Config config = toy_config(dir.str());
+    Config config = test::toy_config(dir.str());
     config.jit = JitMode::forbid;
     {
         Runtime rt(config);
@@ -83,7 +75,7 @@ TEST_CASE("FLASHCORE_JIT=forbid turns a miss into a typed error; a hit still wor
         CHECK(rt.cache().stats().compiles == 0);
     }
     {
-        Runtime normal(toy_config(dir.str()));
+        Runtime normal(test::toy_config(dir.str()));
         normal.build(normal.variant("toy_attention:threads=64"), sm90);
     }
     Runtime rt(config);
@@ -94,10 +86,10 @@ TEST_CASE("FLASHCORE_JIT=always recompiles but still writes", "[kernel_cache]") 
     test::TempDir dir;
     Target sm90 = Target::parse("sm_90");
     {
-        Runtime rt(toy_config(dir.str()));
+        Runtime rt(test::toy_config(dir.str()));
         rt.build(rt.variant("toy_attention"), sm90);
     }
-    Config config = toy_config(dir.str());
+    Config config = test::toy_config(dir.str());
     config.jit = JitMode::always;
     Runtime rt(config);
     CacheLookup r = rt.build(rt.variant("toy_attention"), sm90);
@@ -109,7 +101,7 @@ TEST_CASE("FLASHCORE_JIT=always recompiles but still writes", "[kernel_cache]") 
 
 TEST_CASE("concurrent requests for one key compile once; other keys do not wait", "[kernel_cache]") {
     test::TempDir dir;
-    Runtime rt(toy_config(dir.str()));
+    Runtime rt(test::toy_config(dir.str()));
     Target sm90 = Target::parse("sm_90");
     Variant v = rt.variant("toy_attention:threads=256");
     // Warm an unrelated key so a later hit on it can be timed while the cold key compiles.

@@ -5,11 +5,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "flashcore/bench.hpp"
+#include "flashcore/tools/bench.hpp"
 #include "flashcore/driver.hpp"
 #include "flashcore/runtime.hpp"
-#include "flashcore/selection.hpp"
-#include "flashcore/tuning.hpp"
+#include "flashcore/selection/auto.hpp"
+#include "flashcore/tools/tune.hpp"
 #include "test_support.hpp"
 
 using namespace flashcore;
@@ -52,12 +52,6 @@ public:
     }
 };
 
-Config toy_config(const std::string& dir) {
-    Config c = test::test_config(dir);
-    c.template_dirs = {test::test_template_dir()};
-    return c;
-}
-
 AttentionProblem mission() { return AttentionProblem::from_shape("1,8,8,512,512,64"); }
 
 }  // namespace
@@ -71,7 +65,7 @@ TEST_CASE("problem buckets group shapes that share a tuned choice", "[tuning]") 
 
 TEST_CASE("tune times each candidate once, records it, and resumes", "[tuning]") {
     test::TempDir dir;
-    Runtime rt(toy_config(dir.str()));
+    Runtime rt(test::toy_config(dir.str()));
     TuneOptions options;
     options.template_id = "toy_attention";
     options.pattern = "toy_attention:threads=*";
@@ -131,7 +125,7 @@ TEST_CASE("tune times each candidate once, records it, and resumes", "[tuning]")
 
 TEST_CASE("tune records are keyed by problem bucket, dtype, mask and arch", "[tuning]") {
     test::TempDir dir;
-    Runtime rt(toy_config(dir.str()));
+    Runtime rt(test::toy_config(dir.str()));
     TuneKey base = tune_key(rt, "toy_attention", mission(), Target::parse("sm_90"));
     AttentionProblem causal = mission();
     causal.causal = true;
@@ -144,7 +138,7 @@ TEST_CASE("tune records are keyed by problem bucket, dtype, mask and arch", "[tu
 
 TEST_CASE("a corrupt tuning record is skipped, the rest still count", "[tuning]") {
     test::TempDir dir;
-    Runtime rt(toy_config(dir.str()));
+    Runtime rt(test::toy_config(dir.str()));
     TuneStore store(dir.str());
     TuneKey key = tune_key(rt, "toy_attention", mission(), Target::parse("sm_90"));
     TuneRecord fast;

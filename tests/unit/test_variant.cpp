@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "flashcore/attention.hpp"
+#include "flashcore/problem_names.hpp"
 #include "flashcore/error.hpp"
 #include "flashcore/template_registry.hpp"
 #include "flashcore/variant.hpp"

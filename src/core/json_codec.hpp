@@ -1,0 +1,55 @@
+// Internal: the one JSON spelling of each core type (nlohmann ADL codecs: to_json/from_json in
+// namespace flashcore, found by nlohmann::json's conversions). Every writer and reader of these
+// documents goes through them: entry.json, probe requests, run/bench rows, `devices --json`.
+// Not installed: nlohmann-json is a private dependency of the library.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "flashcore/attention.hpp"
+#include "flashcore/cache_key.hpp"
+#include "flashcore/compile.hpp"
+#include "flashcore/device_info.hpp"
+#include "flashcore/disk_cache.hpp"
+
+namespace flashcore {
+
+// "f16" | "bf16" | "f32"; reading anything else throws Error(bad_input).
+void to_json(nlohmann::json& j, DType dtype);
+void from_json(const nlohmann::json& j, DType& dtype);
+
+// {"B","Hq","Hkv","Sq","Skv","D","causal","dtype"} plus "scale" (when not 0 = 1/sqrt(D)) and
+// "with_lse" (when true): a default problem reads exactly like the rows printed before.
+void to_json(nlohmann::json& j, const AttentionProblem& problem);
+void from_json(const nlohmann::json& j, AttentionProblem& problem);
+
+// Every field under its member name; missing fields keep their defaults.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CompileOptions, line_info, debug, fast_math, max_registers, defines,
+                                                extra, allowed_warnings, promoted_patterns)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceUsage, registers, spill_store_bytes, spill_load_bytes,
+                                                static_shared_bytes, stack_bytes, barriers, parsed)
+
+// The key fields under the names KeyComponents::fields() gives them (key_schema as a number).
+void to_json(nlohmann::json& j, const KeyComponents& components);
+void from_json(const nlohmann::json& j, KeyComponents& components);
+
+// entry.json: a cache entry without its cubin, plus the cubin's size and XXH3-64 (hex), so a
+// reader can tell a truncated or damaged cubin from a good one.
+struct EntryManifest {
+    int format = kDiskLayoutVersion;
+    CacheEntry entry;  // entry.compiled.cubin stays empty
+    std::uint64_t cubin_bytes = 0;
+    std::string cubin_xxh3_64;
+};
+void to_json(nlohmann::json& j, const EntryManifest& manifest);
+void from_json(const nlohmann::json& j, EntryManifest& manifest);
+
+// One GPU as `flashcore devices --json` lists it: ordinal, name, arch ("sm_90"), sms,
+// smem_optin_bytes, l2_bytes, memory_bytes (driver_version is the document's, not the GPU's).
+void to_json(nlohmann::json& j, const DeviceInfo& device);
+void from_json(const nlohmann::json& j, DeviceInfo& device);
+
+}  // namespace flashcore

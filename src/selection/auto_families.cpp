@@ -1,0 +1,13 @@
+// The families `auto` chooses from. One line per family; its heuristic has a file of its own.
+#include "flashcore/selection/heuristics.hpp"
+
+namespace flashcore {
+
+const std::vector<AutoFamily>& auto_families() {
+    static const std::vector<AutoFamily> kFamilies = {
+        {"attention_mma", 10, attention_mma_heuristic},
+    };
+    return kFamilies;
+}
+
+}  // namespace flashcore
