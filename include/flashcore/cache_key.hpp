@@ -29,6 +29,14 @@ struct KeyComponents {
     std::string key() const;  // 32 lowercase hex digits
     // (name, value) pairs in key order, for entry.json and miss explanations.
     std::vector<std::pair<std::string, std::string>> fields() const;
+
+    // The text fields (all but key_schema) with their names, in key order: the one list that
+    // fields(), the key and entry.json's codec are made from.
+    struct TextField {
+        const char* name;
+        std::string KeyComponents::*member;
+    };
+    static const std::vector<TextField>& text_fields();
 };
 
 // Digest of the template and schema text, every project header (path + content) and every

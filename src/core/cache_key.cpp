@@ -10,14 +10,18 @@ std::string KeyComponents::key() const {
     return h.hex();
 }
 
+const std::vector<KeyComponents::TextField>& KeyComponents::text_fields() {
+    static const std::vector<TextField> kFields = {
+        {"template", &KeyComponents::template_id}, {"content", &KeyComponents::content_digest},
+        {"variant", &KeyComponents::variant},      {"options", &KeyComponents::options},
+        {"arch", &KeyComponents::arch},            {"nvrtc", &KeyComponents::nvrtc_version}};
+    return kFields;
+}
+
 std::vector<std::pair<std::string, std::string>> KeyComponents::fields() const {
-    return {{"key_schema", std::to_string(key_schema)},
-            {"template", template_id},
-            {"content", content_digest},
-            {"variant", variant},
-            {"options", options},
-            {"arch", arch},
-            {"nvrtc", nvrtc_version}};
+    std::vector<std::pair<std::string, std::string>> out = {{"key_schema", std::to_string(key_schema)}};
+    for (const auto& field : text_fields()) out.emplace_back(field.name, this->*field.member);
+    return out;
 }
 
 std::string content_digest(const Source& source, const Toolkit& toolkit) {

@@ -4,24 +4,25 @@ namespace flashcore {
 
 using json = nlohmann::json;
 
-void to_json(json& j, DType dtype) { j = to_string(dtype); }
+void to_json(json& j, const DType& dtype) { j = to_string(dtype); }
 void from_json(const json& j, DType& dtype) { dtype = parse_dtype(j.get<std::string>()); }
 
+namespace {
+const std::pair<const char*, int AttentionProblem::*> kSizes[] = {
+    {"B", &AttentionProblem::B},   {"Hq", &AttentionProblem::Hq}, {"Hkv", &AttentionProblem::Hkv},
+    {"Sq", &AttentionProblem::Sq}, {"Skv", &AttentionProblem::Skv}, {"D", &AttentionProblem::D}};
+}  // namespace
+
 void to_json(json& j, const AttentionProblem& p) {
-    j = {{"B", p.B}, {"Hq", p.Hq}, {"Hkv", p.Hkv}, {"Sq", p.Sq},          {"Skv", p.Skv},
-         {"D", p.D}, {"causal", p.causal},          {"dtype", p.dtype}};
+    j = {{"causal", p.causal}, {"dtype", p.dtype}};
+    for (const auto& [name, member] : kSizes) j[name] = p.*member;
     if (p.scale != 0.f) j["scale"] = p.scale;
     if (p.with_lse) j["with_lse"] = true;
 }
 
 void from_json(const json& j, AttentionProblem& p) {
     p = AttentionProblem{};
-    j.at("B").get_to(p.B);
-    j.at("Hq").get_to(p.Hq);
-    j.at("Hkv").get_to(p.Hkv);
-    j.at("Sq").get_to(p.Sq);
-    j.at("Skv").get_to(p.Skv);
-    j.at("D").get_to(p.D);
+    for (const auto& [name, member] : kSizes) j.at(name).get_to(p.*member);
     p.causal = j.value("causal", false);
     if (j.contains("dtype")) j.at("dtype").get_to(p.dtype);
     p.scale = j.value("scale", 0.f);
@@ -29,19 +30,13 @@ void from_json(const json& j, AttentionProblem& p) {
 }
 
 void to_json(json& j, const KeyComponents& c) {
-    j = json::object();
-    for (const auto& [name, value] : c.fields()) j[name] = value;
-    j["key_schema"] = c.key_schema;
+    j = {{"key_schema", c.key_schema}};
+    for (const auto& field : KeyComponents::text_fields()) j[field.name] = c.*field.member;
 }
 
 void from_json(const json& j, KeyComponents& c) {
     j.at("key_schema").get_to(c.key_schema);
-    j.at("template").get_to(c.template_id);
-    j.at("content").get_to(c.content_digest);
-    j.at("variant").get_to(c.variant);
-    j.at("options").get_to(c.options);
-    j.at("arch").get_to(c.arch);
-    j.at("nvrtc").get_to(c.nvrtc_version);
+    for (const auto& field : KeyComponents::text_fields()) j.at(field.name).get_to(c.*field.member);
 }
 
 void to_json(json& j, const EntryManifest& m) {

@@ -15,16 +15,20 @@
 #include "flashcore/device_info.hpp"
 #include "flashcore/disk_cache.hpp"
 
+// Declares the pair nlohmann::json finds by argument-dependent lookup for T. Each codec below
+// is defined once, in the .cpp of its header.
+#define FLASHCORE_JSON_CODEC(T)                      \
+    void to_json(nlohmann::json& j, const T& value); \
+    void from_json(const nlohmann::json& j, T& value)
+
 namespace flashcore {
 
 // "f16" | "bf16" | "f32"; reading anything else throws Error(bad_input).
-void to_json(nlohmann::json& j, DType dtype);
-void from_json(const nlohmann::json& j, DType& dtype);
+FLASHCORE_JSON_CODEC(DType);
 
 // {"B","Hq","Hkv","Sq","Skv","D","causal","dtype"} plus "scale" (when not 0 = 1/sqrt(D)) and
 // "with_lse" (when true): a default problem reads exactly like the rows printed before.
-void to_json(nlohmann::json& j, const AttentionProblem& problem);
-void from_json(const nlohmann::json& j, AttentionProblem& problem);
+FLASHCORE_JSON_CODEC(AttentionProblem);
 
 // Every field under its member name; missing fields keep their defaults.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CompileOptions, line_info, debug, fast_math, max_registers, defines,
@@ -33,8 +37,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceUsage, registers, spill_
                                                 static_shared_bytes, stack_bytes, barriers, parsed)
 
 // The key fields under the names KeyComponents::fields() gives them (key_schema as a number).
-void to_json(nlohmann::json& j, const KeyComponents& components);
-void from_json(const nlohmann::json& j, KeyComponents& components);
+FLASHCORE_JSON_CODEC(KeyComponents);
 
 // entry.json: a cache entry without its cubin, plus the cubin's size and XXH3-64 (hex), so a
 // reader can tell a truncated or damaged cubin from a good one.
@@ -44,12 +47,10 @@ struct EntryManifest {
     std::uint64_t cubin_bytes = 0;
     std::string cubin_xxh3_64;
 };
-void to_json(nlohmann::json& j, const EntryManifest& manifest);
-void from_json(const nlohmann::json& j, EntryManifest& manifest);
+FLASHCORE_JSON_CODEC(EntryManifest);
 
 // One GPU as `flashcore devices --json` lists it: ordinal, name, arch ("sm_90"), sms,
 // smem_optin_bytes, l2_bytes, memory_bytes (driver_version is the document's, not the GPU's).
-void to_json(nlohmann::json& j, const DeviceInfo& device);
-void from_json(const nlohmann::json& j, DeviceInfo& device);
+FLASHCORE_JSON_CODEC(DeviceInfo);
 
 }  // namespace flashcore

@@ -4,7 +4,7 @@ namespace flashcore {
 
 using json = nlohmann::json;
 
-void to_json(json& j, Verdict verdict) { j = to_string(verdict); }
+void to_json(json& j, const Verdict& verdict) { j = to_string(verdict); }
 void from_json(const json& j, Verdict& verdict) { verdict = parse_verdict(j.get<std::string>()); }
 
 void to_json(json& j, const TuneKey& k) {

@@ -8,39 +8,66 @@ using json = nlohmann::json;
 
 namespace {
 
-// Optional fields: written when they hold a value, read only when present.
-void put(json& j, const char* name, const std::string& value) {
-    if (!value.empty()) j[name] = value;
-}
-void put(json& j, const char* name, double value) {
-    if (value >= 0) j[name] = value;
-}
-void put(json& j, const char* name, long long value) {
-    if (value >= 0) j[name] = value;
-}
+// Optional fields of a verdict: written when they hold a value — strings non-empty, numbers
+// >= 0 (-1 means none), a signal or seed other than 0.
+bool holds_value(const char*, const std::string& value) { return !value.empty(); }
+bool holds_value(const char*, double value) { return value >= 0; }
+bool holds_value(const char*, long long value) { return value >= 0; }
+bool holds_value(const char* name, int value) { return std::string(name) == "signal" ? value != 0 : value >= 0; }
+bool holds_value(const char*, std::uint64_t value) { return value != 0; }
+// Read only when present (and not null).
 template <class T>
 void take(const json& j, const char* name, T& value) {
     if (j.contains(name) && !j[name].is_null()) j[name].get_to(value);
 }
 
+// Each document's fields are listed once, visited by both directions of its codec.
+template <class Request, class Visit>
+void request_fields(Request& r, Visit&& visit) {
+    visit("seed", r.seed);
+    visit("verify", r.verify);
+    visit("time", r.time);
+    visit("dump", r.dump_path);
+    visit("compile", r.compile);
+    visit("device", r.device);
+}
+
+template <class Result, class Visit>
+void result_fields(Result& r, Visit&& visit) {
+    visit("message", r.message);
+    visit("seed", r.seed);
+    visit("source", r.cache_source);
+    visit("key", r.key);
+    visit("max_abs_err", r.max_abs_err);
+    visit("mean_abs_err", r.mean_abs_err);
+    visit("non_finite", r.non_finite);
+    visit("tolerance", r.tolerance);
+    visit("reference", r.reference);
+    visit("compared", r.compared);
+    visit("us_graph", r.us_graph);
+    visit("us_graph_min", r.us_graph_min);
+    visit("us_graph_max", r.us_graph_max);
+    visit("us_eager", r.us_eager);
+    visit("error_code", r.error_code);
+    visit("stage", r.error_stage);
+    visit("log", r.log);
+    visit("exit_code", r.exit_code);
+    visit("signal", r.signal);
+    visit("wall_ms", r.wall_ms);
+}
+
 }  // namespace
 
 void to_json(json& j, const ProbeRequest& r) {
-    j = {{"variants", json::array({r.variant})}, {"problem", r.problem}, {"seed", r.seed},       {"verify", r.verify},
-         {"time", r.time},          {"dump", r.dump_path},  {"compile", r.compile}, {"device", r.device}};
+    j = {{"variants", json::array({r.variant})}, {"problem", r.problem}};
+    request_fields(r, [&](const char* name, const auto& value) { j[name] = value; });
 }
 
 void from_json(const json& j, ProbeRequest& r) {
     r = ProbeRequest{};
-    std::vector<std::string> variants = probe_variants(j);
-    r.variant = variants.front();
+    r.variant = probe_variants(j).front();
     j.at("problem").get_to(r.problem);
-    take(j, "seed", r.seed);
-    take(j, "verify", r.verify);
-    take(j, "time", r.time);
-    take(j, "dump", r.dump_path);
-    take(j, "compile", r.compile);
-    take(j, "device", r.device);
+    request_fields(r, [&](const char* name, auto& value) { take(j, name, value); });
 }
 
 std::vector<std::string> probe_variants(const json& document) {
@@ -52,51 +79,15 @@ std::vector<std::string> probe_variants(const json& document) {
 
 void to_json(json& j, const ProbeResult& r) {
     j = {{"verdict", r.verdict}, {"variant", r.variant}};
-    put(j, "message", r.message);
-    if (r.seed) j["seed"] = r.seed;
-    put(j, "source", r.cache_source);
-    put(j, "key", r.key);
-    put(j, "max_abs_err", r.max_abs_err);
-    put(j, "mean_abs_err", r.mean_abs_err);
-    put(j, "non_finite", r.non_finite);
-    put(j, "tolerance", r.tolerance);
-    put(j, "reference", r.reference);
-    put(j, "compared", r.compared);
-    put(j, "us_graph", r.us_graph);
-    put(j, "us_graph_min", r.us_graph_min);
-    put(j, "us_graph_max", r.us_graph_max);
-    put(j, "us_eager", r.us_eager);
-    put(j, "error_code", r.error_code);
-    put(j, "stage", r.error_stage);
-    put(j, "log", r.log);
-    if (r.exit_code != -1) j["exit_code"] = r.exit_code;
-    if (r.signal) j["signal"] = r.signal;
-    if (r.wall_ms > 0) j["wall_ms"] = r.wall_ms;
+    result_fields(r, [&](const char* name, const auto& value) {
+        if (holds_value(name, value)) j[name] = value;
+    });
 }
 
 void from_json(const json& j, ProbeResult& r) {
     j.at("verdict").get_to(r.verdict);
     take(j, "variant", r.variant);
-    take(j, "message", r.message);
-    take(j, "seed", r.seed);
-    take(j, "source", r.cache_source);
-    take(j, "key", r.key);
-    take(j, "max_abs_err", r.max_abs_err);
-    take(j, "mean_abs_err", r.mean_abs_err);
-    take(j, "non_finite", r.non_finite);
-    take(j, "tolerance", r.tolerance);
-    take(j, "reference", r.reference);
-    take(j, "compared", r.compared);
-    take(j, "us_graph", r.us_graph);
-    take(j, "us_graph_min", r.us_graph_min);
-    take(j, "us_graph_max", r.us_graph_max);
-    take(j, "us_eager", r.us_eager);
-    take(j, "error_code", r.error_code);
-    take(j, "stage", r.error_stage);
-    take(j, "log", r.log);
-    take(j, "exit_code", r.exit_code);
-    take(j, "signal", r.signal);
-    take(j, "wall_ms", r.wall_ms);
+    result_fields(r, [&](const char* name, auto& value) { take(j, name, value); });
 }
 
 void to_json(json& j, const BenchRow& row) {
@@ -145,7 +136,7 @@ void to_json(json& j, const Culprit& c) {
     j = {{"fields", c.fields},         {"changes", c.changes}, {"variant", c.variant},
          {"verdict", c.result.verdict}, {"message", c.result.message},
          {"step", c.step},             {"smallest", c.smallest}, {"minimal", c.minimal}};
-    put(j, "max_abs_err", c.result.max_abs_err);
+    if (c.result.max_abs_err >= 0) j["max_abs_err"] = c.result.max_abs_err;
     if (c.stage.attempted)
         j["stage"] = {{"first_wrong", c.stage.first_wrong}, {"detail", c.stage.detail}, {"steps", c.stage.steps}};
 }

@@ -2,8 +2,6 @@
 // probe requests and verdicts, bench rows, bisect steps and reports, device lists.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -19,20 +17,17 @@ namespace flashcore {
 // The request document: {"variants": [variant], "problem", "seed", "verify", "time", "dump",
 // "compile", "device"}. The parent-side fields (wrapper, env, timeout) are not part of it.
 // Reading takes the first of "variants" as `variant` (probe_variants() gives them all).
-void to_json(nlohmann::json& j, const ProbeRequest& request);
-void from_json(const nlohmann::json& j, ProbeRequest& request);
+FLASHCORE_JSON_CODEC(ProbeRequest);
 std::vector<std::string> probe_variants(const nlohmann::json& document);
 
 // A verdict line: "verdict" and "variant" always, every other field only when it holds a value
 // (numbers >= 0, strings non-empty). Reading assigns only the fields present.
-void to_json(nlohmann::json& j, const ProbeResult& result);
-void from_json(const nlohmann::json& j, ProbeResult& result);
+FLASHCORE_JSON_CODEC(ProbeResult);
 
 // A row in ../shared/bench/sdpa_anchor.py's schema: the problem's fields with torch's dtype name,
 // plus impl, us_graph, us_eager, tflops (derived), max_abs_err (null when not checked), device,
 // variant, selection, reference.
-void to_json(nlohmann::json& j, const BenchRow& row);
-void from_json(const nlohmann::json& j, BenchRow& row);
+FLASHCORE_JSON_CODEC(BenchRow);
 
 // A step is its probe's verdict fields plus step, phase, variant, fields, changes, probed, reused.
 void to_json(nlohmann::json& j, const BisectStep& step);
@@ -40,7 +35,6 @@ void to_json(nlohmann::json& j, const Culprit& culprit);
 void to_json(nlohmann::json& j, const BisectReport& report);
 
 // `flashcore devices --json`: devices, nvrtc, cuda_include, and driver_version or reason.
-void to_json(nlohmann::json& j, const DevicesReport& report);
-void from_json(const nlohmann::json& j, DevicesReport& report);
+FLASHCORE_JSON_CODEC(DevicesReport);
 
 }  // namespace flashcore

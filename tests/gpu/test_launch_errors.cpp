@@ -29,15 +29,11 @@ TEST_CASE("a shared-memory over-request is refused before launch with the arithm
     Runtime rt(test::toy_config(dir.str()));
     AttentionProblem p = AttentionProblem::from_shape("1,2,2,33,33,64");
     AttentionHarness harness(rt, p, fresh_seed());
-    try {
-        harness.run(rt.variant("toy_attention:smem_kb=300"), RunOptions{});
-        FAIL("expected resource_exceeded");
-    } catch (const Error& e) {
-        CHECK(e.code() == ErrorCode::resource_exceeded);
-        CHECK(e.info().variant == "toy_attention:threads=128,smem_kb=300,mode=plain");
-        CHECK_THAT(e.info().message, Catch::Contains("requested 300.0 KB (static 0.0 + dynamic 300.0) > opt-in max") &&
-                                         Catch::Contains(rt.device().info().name));
-    }
+    Error e = test::error_from([&] { harness.run(rt.variant("toy_attention:smem_kb=300"), RunOptions{}); });
+    CHECK(e.code() == ErrorCode::resource_exceeded);
+    CHECK(e.info().variant == "toy_attention:threads=128,smem_kb=300,mode=plain");
+    CHECK_THAT(e.info().message, Catch::Contains("requested 300.0 KB (static 0.0 + dynamic 300.0) > opt-in max") &&
+                                     Catch::Contains(rt.device().info().name));
     // Nothing was launched, so the context is still healthy.
     CHECK_FALSE(rt.device().poisoned());
     RunOptions options;
@@ -52,21 +48,13 @@ TEST_CASE("a planted out-of-bounds kernel poisons the context and the next call 
     AttentionHarness harness(rt, p, fresh_seed());
     RunOptions options;
     options.verify = false;
-    try {
-        harness.run(rt.variant("toy_attention:fault=oob"), options);
-        FAIL("expected a launch fault");
-    } catch (const Error& e) {
-        CHECK(e.code() == ErrorCode::launch_fault);
-        CHECK(e.info().variant == "toy_attention:threads=128,smem_kb=0,mode=plain,fault=oob");
-        CHECK_THAT(e.info().message, Catch::Contains("CUDA_ERROR_"));
-    }
+    Error fault = test::error_from([&] { harness.run(rt.variant("toy_attention:fault=oob"), options); });
+    CHECK(fault.code() == ErrorCode::launch_fault);
+    CHECK(fault.info().variant == "toy_attention:threads=128,smem_kb=0,mode=plain,fault=oob");
+    CHECK_THAT(fault.info().message, Catch::Contains("CUDA_ERROR_"));
     CHECK(rt.device().poisoned());
     CHECK_THAT(rt.device().poison_reason(), Catch::Contains("fault=oob"));
-    try {
-        harness.run(rt.variant("toy_attention"), options);
-        FAIL("expected context_poisoned");
-    } catch (const Error& e) {
-        CHECK(e.code() == ErrorCode::context_poisoned);
-        CHECK_THAT(e.info().message, Catch::Contains("fault=oob") && Catch::Contains("Restart the process"));
-    }
+    Error refused = test::error_from([&] { harness.run(rt.variant("toy_attention"), options); });
+    CHECK(refused.code() == ErrorCode::context_poisoned);
+    CHECK_THAT(refused.info().message, Catch::Contains("fault=oob") && Catch::Contains("Restart the process"));
 }

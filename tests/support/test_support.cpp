@@ -34,6 +34,15 @@ Config test_config(const std::string& cache_dir) {
     return config;
 }
 
+DeviceInfo fake_h100() {
+    DeviceInfo d;
+    d.name = "Fake H100";
+    d.sm = 90;
+    d.num_sms = 132;
+    d.smem_per_block_optin = 232448;
+    return d;
+}
+
 Config toy_config(const std::string& cache_dir) {
     Config c = test_config(cache_dir);
     c.template_dirs = {test_template_dir()};

@@ -12,15 +12,6 @@ using namespace flashcore;
 
 namespace {
 
-DeviceInfo fake_h100() {
-    DeviceInfo d;
-    d.name = "Fake H100";
-    d.sm = 90;
-    d.num_sms = 132;
-    d.smem_per_block_optin = 232448;
-    return d;
-}
-
 AttentionProblem mission() { return AttentionProblem::from_shape("1,8,8,512,512,64"); }
 
 // Two families from the test folder and the embedded one: toy_attention (f16 only) proposes
@@ -53,16 +44,16 @@ void record(Runtime& rt, const std::string& id, const std::string& variant, doub
 TEST_CASE("auto tries heuristics by family rank and skips what cannot run", "[auto]") {
     test::TempDir dir;
     Runtime rt(test::toy_config(dir.str()));
-    Selection s = select_variant(rt, mission(), fake_h100(), families(1, 2));
+    Selection s = select_variant(rt, mission(), test::fake_h100(), families(1, 2));
     CHECK(s.source == "heuristic");
     CHECK(s.variant == "reference_attention:dtype=f16");
     CHECK(s.why == "reference_attention heuristic rule for d64-sq512-skv512-bh8-mha");
-    s = select_variant(rt, mission(), fake_h100(), families(3, 2));
+    s = select_variant(rt, mission(), test::fake_h100(), families(3, 2));
     CHECK(s.variant == "toy_attention:threads=64,smem_kb=0,mode=plain");
     // toy_attention takes f16 only: for bf16 the next family's proposal wins.
     AttentionProblem bf16 = mission();
     bf16.dtype = DType::bf16;
-    CHECK(select_variant(rt, bf16, fake_h100(), families(3, 2)).variant == "reference_attention:dtype=bf16");
+    CHECK(select_variant(rt, bf16, test::fake_h100(), families(3, 2)).variant == "reference_attention:dtype=bf16");
 }
 
 TEST_CASE("auto compares tuned records across families", "[auto]") {
@@ -70,14 +61,14 @@ TEST_CASE("auto compares tuned records across families", "[auto]") {
     Runtime rt(test::toy_config(dir.str()));
     record(rt, "toy_attention", "toy_attention:threads=256,smem_kb=0,mode=plain", 5.0);
     record(rt, "reference_attention", "reference_attention:dtype=f16", 3.0);
-    Selection s = select_variant(rt, mission(), fake_h100(), families(3, 2));
+    Selection s = select_variant(rt, mission(), test::fake_h100(), families(3, 2));
     CHECK(s.source == "tuned");
     CHECK(s.variant == "reference_attention:dtype=f16");  // faster, whatever the ranks say
     record(rt, "toy_attention", "toy_attention:threads=128,smem_kb=0,mode=plain", 2.0);
-    CHECK(select_variant(rt, mission(), fake_h100(), families(1, 2)).variant ==
+    CHECK(select_variant(rt, mission(), test::fake_h100(), families(1, 2)).variant ==
           "toy_attention:threads=128,smem_kb=0,mode=plain");
     // A record the device cannot run (too much shared memory) is passed over for the next family's.
-    DeviceInfo small = fake_h100();
+    DeviceInfo small = test::fake_h100();
     small.smem_per_block_optin = 64 * 1024;
     record(rt, "toy_attention", "toy_attention:threads=128,smem_kb=100,mode=plain", 1.0);
     CHECK(select_variant(rt, mission(), small, families(1, 2)).variant == "reference_attention:dtype=f16");

@@ -135,16 +135,12 @@ TEST_CASE("check_problem raises can_implement's reason; shared memory is left to
     Runtime rt(test::toy_config(dir.str()));
     AttentionProblem bf16 = problem();
     bf16.dtype = DType::bf16;
-    try {
-        rt.check_problem(rt.variant("toy_attention"), bf16);
-        FAIL("expected bad_problem");
-    } catch (const Error& e) {
-        CHECK(e.code() == ErrorCode::bad_problem);
-        CHECK(e.info().variant == "toy_attention:threads=128,smem_kb=0,mode=plain");
-        CHECK_THAT(e.info().message,
-                   Catch::StartsWith("variant cannot take problem B=1,Hq=2,Hkv=2,Sq=64,Skv=64,D=64,causal=0,dtype=bf16:") &&
-                       Catch::Contains("toy_attention takes f16 only"));
-    }
+    Error e = test::error_from([&] { rt.check_problem(rt.variant("toy_attention"), bf16); });
+    CHECK(e.code() == ErrorCode::bad_problem);
+    CHECK(e.info().variant == "toy_attention:threads=128,smem_kb=0,mode=plain");
+    CHECK_THAT(e.info().message,
+               Catch::StartsWith("variant cannot take problem B=1,Hq=2,Hkv=2,Sq=64,Skv=64,D=64,causal=0,dtype=bf16:") &&
+                   Catch::Contains("toy_attention takes f16 only"));
     CHECK_NOTHROW(rt.check_problem(rt.variant("toy_attention:smem_kb=300"), problem()));
 }
 

@@ -64,14 +64,10 @@ TEST_CASE("FLASHCORE_JIT=forbid turns a miss into a typed error; a hit still wor
     config.jit = JitMode::forbid;
     {
         Runtime rt(config);
-        try {
-            rt.build(rt.variant("toy_attention:threads=64"), sm90);
-            FAIL("expected jit_forbidden");
-        } catch (const Error& e) {
-            CHECK(e.code() == ErrorCode::jit_forbidden);
-            CHECK(e.info().variant == "toy_attention:threads=64,smem_kb=0,mode=plain");
-            CHECK_THAT(e.info().message, Catch::Contains("forbidden") && Catch::Contains("flashcore build"));
-        }
+        Error e = test::error_from([&] { rt.build(rt.variant("toy_attention:threads=64"), sm90); });
+        CHECK(e.code() == ErrorCode::jit_forbidden);
+        CHECK(e.info().variant == "toy_attention:threads=64,smem_kb=0,mode=plain");
+        CHECK_THAT(e.info().message, Catch::Contains("forbidden") && Catch::Contains("flashcore build"));
         CHECK(rt.cache().stats().compiles == 0);
     }
     {

@@ -87,13 +87,10 @@ TEST_CASE("cluster dimensions are derived and the grid must hold whole clusters"
     CHECK(launch_call_name(dims) == "cuLaunchKernelEx(cluster 2x1x1)");
     dims.programmatic = true;
     CHECK(launch_call_name(dims) == "cuLaunchKernelEx(programmatic stream serialization, cluster 2x1x1)");
-    try {
-        derive_launch(v, problem_names(AttentionProblem::from_shape("1,3,3,192,192,64")));  // grid.x = 3
-        FAIL("expected bad_problem");
-    } catch (const Error& e) {
-        CHECK(e.code() == ErrorCode::bad_problem);
-        CHECK_THAT(e.info().message, Catch::Contains("grid.x = 3 is not a multiple of cluster.x = 2"));
-    }
+    // grid.x = 3 CTAs cannot form clusters of 2.
+    Error e = test::error_from([&] { derive_launch(v, problem_names(AttentionProblem::from_shape("1,3,3,192,192,64"))); });
+    CHECK(e.code() == ErrorCode::bad_problem);
+    CHECK_THAT(e.info().message, Catch::Contains("grid.x = 3 is not a multiple of cluster.x = 2"));
     auto too_big = std::make_shared<const TemplateSchema>(schema_with(R"(, "cluster": ["4", "4"])"));
     CHECK_THROWS_WITH(derive_launch(Variant::resolve(VariantRequest{"t", {}}, too_big),
                                     problem_names(AttentionProblem::from_shape("1,4,4,256,256,64"))),

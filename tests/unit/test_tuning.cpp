@@ -17,15 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-DeviceInfo fake_h100() {
-    DeviceInfo d;
-    d.name = "Fake H100";
-    d.sm = 90;
-    d.num_sms = 132;
-    d.smem_per_block_optin = 232448;
-    return d;
-}
-
 // Times by rule: threads=64 -> 5 us, 128 -> 3 us, 256 -> 4 us; smem_kb=40 faults.
 class FakeProber : public BatchProber {
 public:
@@ -70,7 +61,7 @@ TEST_CASE("tune times each candidate once, records it, and resumes", "[tuning]")
     options.template_id = "toy_attention";
     options.pattern = "toy_attention:threads=*";
     FakeProber prober;
-    TuneReport first = tune(rt, mission(), fake_h100(), options, prober);
+    TuneReport first = tune(rt, mission(), test::fake_h100(), options, prober);
     CHECK(first.timed == 3);
     CHECK(first.reused == 0);
     REQUIRE(first.best);
@@ -82,7 +73,7 @@ TEST_CASE("tune times each candidate once, records it, and resumes", "[tuning]")
 
     SECTION("a second run re-times nothing") {
         FakeProber again;
-        TuneReport second = tune(rt, mission(), fake_h100(), options, again);
+        TuneReport second = tune(rt, mission(), test::fake_h100(), options, again);
         CHECK(again.seen.empty());
         CHECK(second.reused == 3);
         CHECK(second.best->variant == first.best->variant);
@@ -90,7 +81,7 @@ TEST_CASE("tune times each candidate once, records it, and resumes", "[tuning]")
     SECTION("a new candidate is the only one timed; faults are recorded, not fatal") {
         options.pattern = "toy_attention:threads=*,smem_kb=0|40";
         FakeProber more;
-        TuneReport second = tune(rt, mission(), fake_h100(), options, more);
+        TuneReport second = tune(rt, mission(), test::fake_h100(), options, more);
         CHECK(more.seen.size() == 3);
         for (const auto& v : more.seen) CHECK(v.find("smem_kb=40") != std::string::npos);
         CHECK(second.reused == 3);
@@ -110,7 +101,7 @@ TEST_CASE("tune times each candidate once, records it, and resumes", "[tuning]")
         out << lines.back().substr(0, lines.back().size() / 2);  // and a torn half-line
         out.close();
         FakeProber resumed;
-        TuneReport second = tune(rt, mission(), fake_h100(), options, resumed);
+        TuneReport second = tune(rt, mission(), test::fake_h100(), options, resumed);
         CHECK(resumed.seen.size() == 1);
         CHECK(second.reused == 2);
         CHECK(second.best->us_median == 3.0);
@@ -118,7 +109,7 @@ TEST_CASE("tune times each candidate once, records it, and resumes", "[tuning]")
     SECTION("--retune times everything again") {
         options.retune = true;
         FakeProber all;
-        tune(rt, mission(), fake_h100(), options, all);
+        tune(rt, mission(), test::fake_h100(), options, all);
         CHECK(all.seen.size() == 3);
     }
 }
@@ -158,7 +149,7 @@ TEST_CASE("a corrupt tuning record is skipped, the rest still count", "[tuning]"
 TEST_CASE("auto picks the tuned record, else the heuristic, else the reference", "[tuning][auto]") {
     test::TempDir dir;
     Runtime rt(test::test_config(dir.str()));
-    DeviceInfo h100 = fake_h100();
+    DeviceInfo h100 = test::fake_h100();
     AttentionProblem p = mission();
 
     Selection heuristic = select_variant(rt, p, h100);
@@ -204,7 +195,7 @@ TEST_CASE("heuristic variants are valid for every bench shape", "[tuning][auto]"
         for (AttentionProblem p : bench_shape_set("all")) {
             p.dtype = dtype;
             INFO(p.to_string());
-            Selection s = select_variant(rt, p, fake_h100());
+            Selection s = select_variant(rt, p, test::fake_h100());
             CHECK(s.source == "heuristic");
             CHECK_NOTHROW(rt.variant(s.variant, &p));
         }
@@ -216,7 +207,7 @@ TEST_CASE("the heuristic follows its measured rules", "[tuning][auto]") {
     auto pick = [&](const char* shape, bool causal = false) {
         AttentionProblem p = AttentionProblem::from_shape(shape);
         p.causal = causal;
-        Selection s = select_variant(rt, p, fake_h100());
+        Selection s = select_variant(rt, p, test::fake_h100());
         CHECK(s.source == "heuristic");
         return s.variant;
     };

@@ -59,10 +59,10 @@ struct ProbeResult {
     double us_eager = -1;
     std::string error_code, error_stage;  // of the Error behind a failing verdict
     std::string log;                      // its compiler log, if any
-    // Parent side.
+    // Parent side (-1: not run as a child).
     int exit_code = -1;
     int signal = 0;
-    double wall_ms = 0;
+    double wall_ms = -1;
     std::string output;  // the child's stdout + stderr (tail); not serialised
 };
 
