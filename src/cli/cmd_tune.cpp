@@ -9,7 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "flashcore/error.hpp"
-#include "flashcore/selection/heuristics.hpp"
+#include "flashcore/selection/families.hpp"
 #include "flashcore/tools/attention_harness.hpp"
 #include "flashcore/tools/device_query.hpp"
 #include "flashcore/tools/tune.hpp"

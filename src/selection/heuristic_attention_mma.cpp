@@ -2,7 +2,7 @@
 // Every branch names the measurement it rests on (docs/performance.md has the tables).
 #include <algorithm>
 
-#include "flashcore/selection/heuristics.hpp"
+#include "flashcore/selection/families.hpp"
 
 namespace flashcore {
 

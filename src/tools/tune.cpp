@@ -9,7 +9,7 @@
 #include "flashcore/error.hpp"
 #include "flashcore/problem_names.hpp"
 #include "flashcore/runtime.hpp"
-#include "flashcore/selection/heuristics.hpp"
+#include "flashcore/selection/families.hpp"
 #include "flashcore/tools/parallel.hpp"
 #include "tools/child_process.hpp"
 

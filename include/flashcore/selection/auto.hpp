@@ -10,7 +10,7 @@
 #include "flashcore/attention.hpp"
 #include "flashcore/device_info.hpp"
 #include "flashcore/runtime.hpp"
-#include "flashcore/selection/heuristics.hpp"
+#include "flashcore/selection/families.hpp"
 
 namespace flashcore {
 

@@ -4,7 +4,7 @@
 // behind them; it builds variants field by field (VariantRequest), never by spelling text.
 //
 // Adding a family: write src/selection/heuristic_<template>.cpp, declare its function here,
-// add one line to auto_families() (src/selection/auto_families.cpp). Core is not touched; the
+// add one line to auto_families() (src/selection/families.cpp). Core is not touched; the
 // family's schema (min_sm, max_sm, problem checks) keeps it off devices it cannot run on.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The families `auto` chooses from. One line per family; its heuristic has a file of its own.
-#include "flashcore/selection/heuristics.hpp"
+#include "flashcore/selection/families.hpp"
 
 namespace flashcore {
 
