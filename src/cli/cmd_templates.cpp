@@ -39,16 +39,17 @@ void register_templates(CLI::App& app, Context& context) {
                                   << "\n";
                 }
                 if (*json_out) {
-                    std::cout << nlohmann::json{{"template", id},
-                                                {"summary", schema->summary},
-                                                {"kernel", schema->kernel},
-                                                {"min_sm", schema->min_sm},
-                                                {"params", params},
-                                                {"constraints", schema->constraints.size()}}
-                                     .dump()
-                              << "\n";
+                    nlohmann::json j = {{"template", id},
+                                        {"summary", schema->summary},
+                                        {"kernel", schema->kernel},
+                                        {"min_sm", schema->min_sm},
+                                        {"params", params},
+                                        {"constraints", schema->constraints.size()}};
+                    if (schema->max_sm) j["max_sm"] = schema->max_sm;
+                    std::cout << j.dump() << "\n";
                 } else {
-                    std::cout << "  " << schema->constraints.size() << " constraints; min sm_" << schema->min_sm << "\n";
+                    std::cout << "  " << schema->constraints.size() << " constraints; min sm_" << schema->min_sm
+                              << (schema->max_sm ? ", max sm_" + std::to_string(schema->max_sm) : "") << "\n";
                 }
             }
             return kOk;
