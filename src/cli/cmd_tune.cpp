@@ -9,7 +9,6 @@
 
 #include "cli/commands.hpp"
 #include "flashcore/error.hpp"
-#include "flashcore/selection/families.hpp"
 #include "flashcore/tools/attention_harness.hpp"
 #include "flashcore/tools/device_query.hpp"
 #include "flashcore/tools/tune.hpp"
@@ -22,7 +21,7 @@ void register_tune(CLI::App& app, Context& context) {
     struct Args {
         ProblemFlags problem;
         CompileFlags compile;
-        std::string template_id = auto_families().front().template_id;
+        std::string template_id;
         std::string candidates;
         std::size_t max = 0;
         bool retune = false;
@@ -34,7 +33,8 @@ void register_tune(CLI::App& app, Context& context) {
     auto args = std::make_shared<Args>();
     args->problem.add_to(*cmd, true);
     args->compile.add_to(*cmd);
-    cmd->add_option("--template", args->template_id, "template family to tune")->capture_default_str();
+    cmd->add_option("--template", args->template_id,
+                    "template family to tune (default: the highest-ranked `auto` family this GPU runs, attention_mma today)");
     cmd->add_option("--candidates", args->candidates, "pattern, e.g. attention_mma:splits=1|2,stages=*");
     cmd->add_option("--max", args->max, "time at most this many candidates");
     cmd->add_flag("--retune", args->retune, "time every candidate again, ignoring stored records");

@@ -22,9 +22,9 @@ std::int64_t now_unix_ms() {
         .count();
 }
 
-// The family to tune: the one asked for, else the top-ranked `auto` family.
-std::string family_of(const TuneOptions& options) {
-    return options.template_id.empty() ? auto_families().front().template_id : options.template_id;
+// The family to tune: the one asked for, else the default for the device.
+std::string family_of(Runtime& runtime, const TuneOptions& options, const DeviceInfo& device) {
+    return options.template_id.empty() ? default_tune_family(runtime, device) : options.template_id;
 }
 
 // What a child that stopped answering leaves for the variant it was running.
@@ -81,9 +81,22 @@ void ProcessBatchProber::run(const std::vector<std::string>& variants, const Pro
     }
 }
 
+std::string default_tune_family(Runtime& runtime, const DeviceInfo& device) {
+    const AutoFamily* best = nullptr;
+    for (const AutoFamily& family : auto_families()) {
+        auto schema = runtime.templates().find(family.template_id);
+        if (!schema || device.sm < schema->min_sm || (schema->max_sm && device.sm > schema->max_sm)) continue;
+        if (!best || family.rank > best->rank) best = &family;
+    }
+    if (!best)
+        fail(Stage::validate, ErrorCode::bad_input,
+             "no `auto` family runs on sm_" + std::to_string(device.sm) + "; pass --template");
+    return best->template_id;
+}
+
 std::vector<std::string> tune_candidates(Runtime& runtime, const TuneOptions& options, const AttentionProblem& problem,
                                          const DeviceInfo& device, std::size_t* rejected) {
-    const std::string id = family_of(options);
+    const std::string id = family_of(runtime, options, device);
     auto schema = runtime.templates().schema(id);
     std::string pattern = options.pattern;
     if (pattern.empty()) {
@@ -116,7 +129,7 @@ TuneReport tune(Runtime& runtime, const AttentionProblem& problem, const DeviceI
     Target target;
     target.sm = device.sm;
     TuneReport report;
-    report.key = tune_key(runtime, family_of(options), problem, target);
+    report.key = tune_key(runtime, family_of(runtime, options, device), problem, target);
     TuneStore store(runtime.config().cache_dir);
     report.record_file = report.key.file_path(store.root());
 

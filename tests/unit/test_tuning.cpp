@@ -257,3 +257,12 @@ TEST_CASE("bench rows follow the sdpa_anchor.py schema", "[bench]") {
     row.max_abs_err.reset();
     CHECK(nlohmann::json::parse(bench_row_json(row))["max_abs_err"].is_null());
 }
+
+TEST_CASE("tune's default family is the highest-ranked auto family the GPU runs", "[tuning]") {
+    test::TempDir dir;
+    Runtime rt(test::test_config(dir.str()));
+    CHECK(default_tune_family(rt, test::fake_h100()) == "attention_mma");
+    DeviceInfo turing = test::fake_h100();
+    turing.sm = 75;
+    CHECK_THROWS_WITH(default_tune_family(rt, turing), Catch::Contains("no `auto` family runs on sm_75"));
+}

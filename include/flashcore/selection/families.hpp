@@ -28,7 +28,7 @@ struct AutoFamily {
     Heuristic heuristic;  // empty: the family takes part through tuning records only
 };
 
-// The families of this build, highest rank first.
+// The families of this build (src/selection/families.cpp).
 const std::vector<AutoFamily>& auto_families();
 
 // The always-correct fallback when no family takes a problem.

@@ -42,7 +42,7 @@ private:
 };
 
 struct TuneOptions {
-    std::string template_id;    // the family to tune (the CLI defaults to the top-ranked auto family)
+    std::string template_id;    // the family to tune; "": default_tune_family()
     std::string pattern;        // candidates, e.g. "attention_mma:splits=1|2"; "" = every valid variant
     std::size_t max_candidates = 0;  // 0 = no limit
     bool retune = false;        // time every candidate again
@@ -59,6 +59,10 @@ struct TuneReport {
     std::size_t reused = 0, timed = 0, rejected = 0;
     std::optional<TuneRecord> best;
 };
+
+// The highest-ranked `auto` family whose schema admits the device's sm (min_sm..max_sm).
+// Throws Error(bad_input) when none does.
+std::string default_tune_family(Runtime& runtime, const DeviceInfo& device);
 
 // Candidates of a template for a problem on a device: every valid variant (or the pattern's),
 // bound to the problem, that can_implement accepts. `device` facts come from a child process;
