@@ -65,6 +65,7 @@ TEST_CASE("the one-call API keeps encoded maps and re-encodes them for new point
     };
     for (DeviceBuffer* o : {&o1, &o2, &o1}) {  // warm call, new pointer, old pointer again
         o->fill_u16(0x7e00);                   // NaN
+        dev.synchronize("poison o");           // the memset is on the default stream, the launch on `stream`
         rt.attention(p, {q.get(), k.get(), v.get(), o->get()}, stream.get(), "tma_copy:cluster=2");
         stream.synchronize();
         CHECK(output(*o) == in.q);
