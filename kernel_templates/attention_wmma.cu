@@ -30,18 +30,11 @@
 #include "common/attention_params.h"
 #include "common/attention_mask.cuh"
 #include "common/numeric.cuh"
-#include "common/online_softmax.cuh"
+#include "common/dtype.cuh"
+#include "common/softmax.cuh"
 #include "common/tile_copy.cuh"
 #if FC_COPY == FC_COPY_MEMCPY_ASYNC
 #include "common/tile_copy_cg.cuh"
-#endif
-
-#if FC_DTYPE == FC_DTYPE_F16
-using elem_t = __half;
-#elif FC_DTYPE == FC_DTYPE_BF16
-using elem_t = __nv_bfloat16;
-#else
-#error "attention_wmma supports dtype f16 and bf16 only"
 #endif
 
 namespace fc {
@@ -264,18 +257,18 @@ __device__ __forceinline__ void softmax_tile(const FcAttentionParams& p, const C
         float tile_max = neg_inf();
 #pragma unroll
         for (int i = 0; i < kKeysPerLane; ++i) tile_max = fmaxf(tile_max, s[i]);
-        tile_max = warp_reduce_max(tile_max);
+        tile_max = softmax::warp_max(tile_max);
 
         const float m_old = c.m[r];
         const float m_new = fmaxf(m_old, tile_max);
-        const float base = softmax_base(m_new);
+        const float base = softmax::base(m_new);
         float sum = 0.f;
 #pragma unroll
         for (int i = 0; i < kKeysPerLane; ++i) {
             s[i] = exp2f(s[i] - base);  // masked: exp2(-inf) = 0
             sum += s[i];
         }
-        sum = warp_reduce_sum(sum);
+        sum = softmax::warp_sum(sum);
         const float alpha = exp2f(m_old - base);  // 0 on the first visible tile (m_old = -inf)
 
         __syncwarp();  // every lane has read its S values and m_old before P and m are written
@@ -398,7 +391,7 @@ __device__ __forceinline__ void dump_probs(const FcAttentionParams& p, const Ctx
         if (i >= p.Sq) break;
         float s[kKeysPerLane];
         load_row_scores(p, c, r, kv0, s);
-        const float base = softmax_base(c.m[r]);
+        const float base = softmax::base(c.m[r]);
         const float l = c.l[r];
         const float inv_l = l > 0.f ? 1.f / l : 0.f;
         float* out = p.debug + c.debug_row0 + static_cast<long long>(r) * p.Skv;
@@ -553,7 +546,7 @@ __global__ void __launch_bounds__(FC_THREADS, 1) attention_wmma_fwd(const FcAtte
     }
     if (p.lse != nullptr) {
         float* lse_row = p.lse + (static_cast<long long>(b) * p.Hq + h) * p.Sq + q0;
-        for (int r = threadIdx.x; r < rows_q; r += kThreads) lse_row[r] = softmax_lse(c.m[r], c.l[r]);
+        for (int r = threadIdx.x; r < rows_q; r += kThreads) lse_row[r] = softmax::lse(c.m[r], c.l[r]);
     }
 #elif FC_STAGE == FC_STAGE_QK
     dump_tail(p, c, neg_inf());

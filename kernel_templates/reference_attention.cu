@@ -5,14 +5,7 @@
 #include "common/attention_params.h"
 #include "common/attention_mask.cuh"
 #include "common/numeric.cuh"
-
-#if FC_DTYPE == FC_DTYPE_F16
-using elem_t = __half;
-#elif FC_DTYPE == FC_DTYPE_BF16
-using elem_t = __nv_bfloat16;
-#else
-using elem_t = float;
-#endif
+#include "common/dtype.cuh"
 
 namespace fc {
 
