@@ -50,7 +50,8 @@ constexpr int kPartialFloat4 = FC_PARTIAL_BYTES / 16;
 static_assert(kKvWarps == 1 || kKvWarps + 1 <= 16, "kv group barriers use named barriers 1..kv_warps");
 static_assert(kSlotBytes % 128 == 0 && kQBytes % 128 == 0 && kKVTileBytes % 128 == 0,
               "tiles start on 128-byte swizzle spans");
-static_assert((kBlockN * kChunks) % kGroupThreads == 0, "K/V tiles must split evenly into 16-byte copies per group thread");
+static_assert((kBlockN * kChunks) % kGroupThreads == 0,
+              "K/V tiles must split evenly into 16-byte copies per group thread");
 static_assert((kRowsPerWarp * kChunks) % 32 == 0, "O staging must split evenly over a warp");
 
 using OAcc = float[kMTiles][kDTiles][4];

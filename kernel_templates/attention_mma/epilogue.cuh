@@ -31,7 +31,8 @@ __device__ __forceinline__ void store_output(const FcAttentionParams& p, const C
             }
             const int row = cta.q0 + me.warp_row0 + mt * 16 + hf * 8 + me.g;
             if (p.lse != nullptr && me.tq == 0 && row < p.Sq)
-                p.lse[(static_cast<long long>(cta.b) * p.Hq + cta.h) * p.Sq + row] = softmax::lse_approx(m_log2[mt][hf], l);
+                p.lse[(static_cast<long long>(cta.b) * p.Hq + cta.h) * p.Sq + row] =
+                    softmax::lse_approx(m_log2[mt][hf], l);
         }
 
     // Only this warp ever read its Q rows, so a warp barrier is enough before reusing them.

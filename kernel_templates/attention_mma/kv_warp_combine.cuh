@@ -13,8 +13,8 @@ namespace fc {
 namespace attention_mma {
 
 // The partials of kv groups 1.. in their ring slots, from one lane's view. Addresses are
-// spelled from the dynamic shared memory base each time (smem + kQBytes + slot + word): the
-// form the compiler turned into the fewest address registers.
+// spelled from the dynamic shared memory base (smem + kQBytes + slot + word): from a
+// precomputed slot pointer the compiler split the constant offsets differently (other SASS).
 struct SlotPartials {
     const unsigned char* smem;
     int part;  // float4 index of this lane's word within a slot
@@ -25,7 +25,9 @@ struct SlotPartials {
     __device__ __forceinline__ float4 load(int k, int i) const {
         return smem::load_f32x4(smem + kQBytes + k * kSlotBytes + (part + i) * 16);
     }
-    __device__ __forceinline__ Block block(int k, int i0) const { return {smem + kQBytes + k * kSlotBytes + (part + i0) * 16}; }
+    __device__ __forceinline__ Block block(int k, int i0) const {
+        return {smem + kQBytes + k * kSlotBytes + (part + i0) * 16};
+    }
 };
 
 // A group that saw no key of a row (causal, short Skv, fewer tiles than groups) carries

@@ -12,7 +12,8 @@ namespace fc {
 namespace attention_wmma {
 
 // Rows [q0, q0 + rows_q) of (batch b, query head h).
-__device__ __forceinline__ void store_output(const FcAttentionParams& p, const Ctx& c, int b, int h, int q0, int rows_q) {
+__device__ __forceinline__ void store_output(const FcAttentionParams& p, const Ctx& c, int b, int h, int q0,
+                                             int rows_q) {
     elem_t* o_tile = static_cast<elem_t*>(p.o) + b * p.o_stride[0] + h * p.o_stride[1] +
                      static_cast<long long>(q0) * p.o_stride[2];
     const long long o_stride = p.o_stride[2];
