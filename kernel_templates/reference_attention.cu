@@ -5,28 +5,15 @@
 #include "common/attention_params.h"
 #include "common/attention_mask.cuh"
 #include "common/numeric.cuh"
-
-#if FC_DTYPE == FC_DTYPE_F16
-using elem_t = __half;
-#elif FC_DTYPE == FC_DTYPE_BF16
-using elem_t = __nv_bfloat16;
-#else
-using elem_t = float;
-#endif
+#include "common/dtype.cuh"
+#include "common/softmax.cuh"
 
 namespace fc {
 
 constexpr int kWarpSize = 32;
-constexpr int kRowsPerBlock = FC_ROWS_PER_BLOCK;
+constexpr int kRowsPerBlock = FC_ROWS_PER_BLOCK;  // one warp per query row (threads = 32 x this)
 constexpr int kMaxDimPerLane = FC_MAX_HEAD_DIM / kWarpSize;  // lane owns dims lane, lane+32, ...
-static_assert(FC_THREADS == kRowsPerBlock * kWarpSize, "one warp per query row");
 static_assert(FC_MAX_HEAD_DIM % kWarpSize == 0, "head-dim capacity must be whole warps");
-
-__device__ __forceinline__ float warp_sum(float x) {
-    for (int offset = kWarpSize / 2; offset > 0; offset /= 2)
-        x += __shfl_xor_sync(0xffffffffu, x, offset);
-    return x;
-}
 
 __device__ float scaled_score(const FcAttentionParams& p, const float (&q)[kMaxDimPerLane],
                               const elem_t* k_row, int lane) {
@@ -36,7 +23,7 @@ __device__ float scaled_score(const FcAttentionParams& p, const float (&q)[kMaxD
         int d = lane + t * kWarpSize;
         if (d < p.D) partial += q[t] * to_float(k_row[d]);
     }
-    return warp_sum(partial) * p.scale;
+    return softmax::warp_sum(partial) * p.scale;
 }
 
 __global__ void __launch_bounds__(FC_THREADS)
