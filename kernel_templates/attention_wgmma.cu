@@ -510,6 +510,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     const Barriers bar{smem + kBarOffset};
     const int tid = threadIdx.x;
     const int wg = tid / 128;
+#if FC_PDL
+    // Programmatic dependent launch: the previous kernel of the stream may still be running;
+    // wait for it (and its writes) before the first global access, then let the next kernel's
+    // CTAs be scheduled. Both are no-ops for an ordinary launch.
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
 
     if (tid == 0) {
         tma::prefetch_map(&tm_q);
