@@ -35,6 +35,14 @@ const std::vector<PromotedWarning>& default_promoted_warnings() {
         {"local-wmma", "cannot perform wmma load or store on local memory",
          "a WMMA load/store on a per-thread local array is undefined and faults at run time "
          "(the seed project's 64x32 'unspecified launch failure'); keep WMMA tiles in shared or global memory"},
+        {"setmaxnreg-ignored", "'setmaxnreg' ignored",
+         "ptxas C7508: the register reallocation between producer and consumer warpgroups did not happen, so "
+         "the consumers run with the launch's even share and spill or stall; the kernel needs "
+         "__launch_bounds__(threads, 1) and a register count known at entry"},
+        {"wgmma-serialized", "wgmma.mma_async instructions are serialized",
+         "ptxas C7513: the warpgroup MMAs run one at a time (an accumulator or operand register is touched while "
+         "an MMA is in flight), which costs most of the tensor-core throughput; keep accumulators untouched "
+         "between wgmma.fence and wgmma.wait_group"},
     };
     return kList;
 }
@@ -98,8 +106,11 @@ std::vector<std::string> extract_warnings(const std::string& log) {
         std::string line = log.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
         std::string lower = line;
         std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (lower.find("warning") != std::string::npos && lower.rfind("ptxas info", 0) != 0 && seen.insert(line).second)
-            out.push_back(line);
+        // ptxas reports some real performance bugs as "info" lines (C7508: setmaxnreg ignored,
+        // C7513: wgmma serialized), so those count as warnings too.
+        bool is_warning = lower.find("warning") != std::string::npos && lower.rfind("ptxas info", 0) != 0;
+        bool is_performance_loss = lower.find("potential performance loss") != std::string::npos;
+        if ((is_warning || is_performance_loss) && seen.insert(line).second) out.push_back(line);
         if (end == std::string::npos) break;
         pos = end + 1;
     }
