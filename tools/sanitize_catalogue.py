@@ -4,6 +4,7 @@ racecheck, synccheck) on a small awkward shape. Variants that share the problem-
 fields (dtype, head_dim, causal) run in one `flashcore probe` process per tool.
 
 usage: tools/sanitize_catalogue.py TEMPLATE [--cli build/flashcore] [--out DIR] [--shape B,Hq,Hkv,Sq,Skv]
+                                   [--lines 1,5,9]  (a subset of the catalogue's variant lines, 1-based)
 """
 import argparse, json, os, re, subprocess, sys
 from collections import defaultdict
@@ -14,15 +15,21 @@ ap.add_argument("--cli", default="build/flashcore")
 ap.add_argument("--out", default=os.environ.get("OUT", "/tmp"))
 ap.add_argument("--shape", default="1,2,1,77,133")
 ap.add_argument("--tools", default="memcheck,racecheck,synccheck")
+ap.add_argument("--lines", default="", help="comma-separated 1-based indices of catalogue variants to run")
 a = ap.parse_args()
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 schema = json.load(open(os.path.join(root, "kernel_templates", a.template + ".schema.json")))
 defaults = {p["name"]: str(p["default"]) for p in schema["params"]}
 groups = defaultdict(list)
+wanted = {int(i) for i in a.lines.split(",") if i}
+index = 0
 for line in open(os.path.join(root, "tests", "catalogue", a.template + ".txt")):
     line = line.strip()
     if not line or line.startswith("#"):
+        continue
+    index += 1
+    if wanted and index not in wanted:
         continue
     fields = dict(defaults)
     if ":" in line:
