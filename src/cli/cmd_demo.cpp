@@ -13,7 +13,7 @@ namespace flashcore::cli {
 
 namespace {
 
-int compile_only_demo(Runtime& rt, const std::string& why) {
+int compile_only_demo(Runtime& rt, const std::string& why, const Context& context) {
     std::cout << "No GPU here (" << why << ").\nCompiling only — NOTHING RAN on a GPU.\n\n";
     Variant v = rt.variant("reference_attention:dtype=f16");
     int code = kOk;
@@ -28,7 +28,7 @@ int compile_only_demo(Runtime& rt, const std::string& why) {
                       << res.static_shared_bytes << " B, cubin " << e.compiled.cubin.size() << " B, "
                       << e.compiled.warnings.size() << " warnings\n";
         } catch (const Error& e) {
-            code = report(e, true);
+            code = report(e, context, true);
         }
     }
     std::cout << "\nCached in " << rt.cache().disk().root() << ". Run `make demo` on a machine with an NVIDIA GPU to "
@@ -44,7 +44,7 @@ void register_demo(CLI::App& app, Context& context) {
         context.exit_code = guarded(context, [&] {
             Runtime& rt = context.runtime();
             std::string why = gpu_unavailable_reason();
-            if (!why.empty()) return compile_only_demo(rt, why);
+            if (!why.empty()) return compile_only_demo(rt, why, context);
 
             const DeviceInfo& info = rt.device(0).info();
             std::cout << "GPU 0: " << info.name << " (sm_" << info.sm << ", " << info.num_sms << " SMs)\n";

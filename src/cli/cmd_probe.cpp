@@ -87,7 +87,7 @@ void register_probe(CLI::App& app, Context& context) {
         } catch (const Error& e) {
             if (variants.empty()) variants = args->variants;
             if (variants.empty()) {  // nothing to give a verdict to: a usage error
-                context.exit_code = report(e, context.verbose);
+                context.exit_code = report(e, context);
                 return;
             }
             // A problem the flags cannot express is each variant's verdict, as a bad variant is.
@@ -108,7 +108,7 @@ void register_probe(CLI::App& app, Context& context) {
             all_ok = run_probes(context.runtime(), request, variants,
                                 [](const ProbeResult& r) { std::cout << nlohmann::json(r).dump() << std::endl; });
         } catch (const Error& e) {  // the runtime itself could not start (configuration)
-            context.exit_code = report(e, context.verbose);
+            context.exit_code = report(e, context);
             return;
         }
         context.exit_code = all_ok ? kOk : kWorkFailed;
