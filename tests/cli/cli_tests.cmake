@@ -152,6 +152,10 @@ flashcore_cli_test("no driver: probe's verdict is no_driver" JSON_LINES EXIT 1 M
   ENV "FLASHCORE_DRIVER_LIBRARY=/nonexistent/libcuda.so.1" COMMAND ${_cli} probe reference_attention --shape 1,2,64,64)
 flashcore_cli_test("no driver: compare's verdict is no_driver" JSON_LINES EXIT 1 MATCH "\"verdict\":\"no_driver\"" ABSENT "launch_fault"
   ENV "FLASHCORE_DRIVER_LIBRARY=/nonexistent/libcuda.so.1" COMMAND ${_cli} compare reference_attention reference --shape 1,2,64,64 --json)
+flashcore_cli_test("no driver: demo --json says nothing ran" JSON_LINES EXIT 0 MATCH "\"ok\":true.*\"ran\":false"
+  ENV "FLASHCORE_DRIVER_LIBRARY=/nonexistent/libcuda.so.1" COMMAND ${_cli} demo --json)
+flashcore_cli_test("a failing probe says why on stderr" EXIT 1 STDERR "probe reference_attention:dtype=f64: invalid: .*cannot be 'f64'"
+  COMMAND ${_cli} probe reference_attention:dtype=f64 --shape 1,2,64,64)
 # A terminal (script(1) gives the command one): a live line with count, rate, ETA and the
 # variant being compiled. Piped (every other test): none — checked by the ABSENT below.
 add_test(NAME "cli: progress line on a terminal only"
