@@ -52,33 +52,38 @@ Progress::Progress(std::string what, std::size_t total, bool live)
 
 Progress::~Progress() { done(); }
 
-std::string Progress::line(double elapsed) const {
+std::string Progress::line(double elapsed, std::size_t width) const {
     const std::size_t timed = count_ - std::min(skipped_, count_);
-    std::string line = "[";
-    line += std::to_string(count_);
-    if (total_) line.append("/").append(std::to_string(total_));
-    line.append(" ").append(duration_text(elapsed));
+    std::string head = "[";
+    head += std::to_string(count_);
+    if (total_) head.append("/").append(std::to_string(total_));
+    head.append(" ").append(duration_text(elapsed));
     if (timed > 0 && elapsed > 0) {
-        line.append(", ").append(rate_text(static_cast<double>(timed) / elapsed));
+        head.append(", ").append(rate_text(static_cast<double>(timed) / elapsed));
         if (total_ && count_ < total_)
-            line.append(", ETA ").append(
+            head.append(", ETA ").append(
                 duration_text(elapsed / static_cast<double>(timed) * static_cast<double>(total_ - count_)));
     }
-    line.append("] ").append(what_);
-    const std::string& label = running_.empty() ? last_label_ : running_.back();
-    if (!label.empty()) line.append(" ").append(label);
-    if (running_.size() > 1) line.append(" (+").append(std::to_string(running_.size() - 1)).append(" running)");
-    return line;
+    head.append("] ").append(what_);
+    std::string label = running_.empty() ? last_label_ : running_.back();
+    std::string tail;
+    if (running_.size() > 1) tail = " (+" + std::to_string(running_.size() - 1) + " running)";
+    // The label (a long variant string) gives way first, so count, ETA and "+N running" stay.
+    if (!label.empty()) {
+        const std::size_t room = width > head.size() + tail.size() + 1 ? width - head.size() - tail.size() - 1 : 0;
+        if (label.size() > room) label = room > 3 ? label.substr(0, room - 3) + "..." : std::string();
+        if (!label.empty()) head.append(" ").append(label);
+    }
+    head += tail;
+    if (head.size() > width) head = head.substr(0, width);
+    return head;
 }
 
 void Progress::draw() {
     if (!enabled_ || stopping_) return;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     if (elapsed < kQuietSeconds) return;
-    std::string text = line(elapsed);
-    const std::size_t width = line_width();
-    if (text.size() > width) text = text.substr(0, width - 3) + "...";
-    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    std::fprintf(stderr, "\r\033[K%s", line(elapsed, line_width()).c_str());
     std::fflush(stderr);
     drawn_ = true;
 }

@@ -21,6 +21,17 @@ TEST_CASE("progress: count, rate, ETA and the variant running", "[progress]") {
     CHECK(p.line(4) == "[2/4 4s, 2.0s each, ETA 4s] building toy:c");
 }
 
+TEST_CASE("progress: a narrow terminal shortens the variant, not the count or the running note", "[progress]") {
+    Progress p("building", 48, false);
+    p.start("attention_mma:block_m=128,block_n=128,warps=8,kv_warps=1,stages=3");
+    p.start("attention_mma:block_m=64,block_n=128,warps=8,kv_warps=1,stages=3");
+    p.step("attention_mma:block_m=128,block_n=128,warps=8,kv_warps=1,stages=3");
+    p.start("attention_mma:block_m=32,block_n=64,warps=4,kv_warps=1,stages=2");
+    const std::string line = p.line(3, 80);
+    CHECK(line == "[1/48 3s, 3.0s each, ETA 2m21s] building attention_mma:block_m=3... (+1 running)");
+    CHECK(line.size() <= 80);
+}
+
 TEST_CASE("progress: reused items count but do not enter the rate", "[progress]") {
     Progress p("tuning", 10, false);
     p.skip(6);

@@ -40,8 +40,9 @@ public:
     // Clears the live line and stops redrawing (also done by the destructor).
     void done();
 
-    // The line as drawn after `elapsed_s` seconds (for tests; no terminal needed).
-    std::string line(double elapsed_s) const;
+    // The line as drawn after `elapsed_s` seconds on a terminal `width` columns wide (the
+    // variant label is shortened first). Public for tests; no terminal needed.
+    std::string line(double elapsed_s, std::size_t width = 1000) const;
 
 private:
     void draw();   // with mutex_ held
