@@ -98,15 +98,18 @@ void to_json(json& j, const BenchRow& row) {
     const AttentionProblem& p = row.problem;
     j = p;
     j["dtype"] = torch_dtype_name(p.dtype);
+    // sdpa_anchor.py's keys; null where a row has no value (`bench --list`: nothing measured).
+    auto text = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+    auto time = [](double us) { return us >= 0 ? json(us) : json(nullptr); };
     j["impl"] = row.impl;
-    j["us_graph"] = row.us_graph;
-    j["us_eager"] = row.us_eager;
-    j["tflops"] = row.us_graph > 0 ? p.flops() / row.us_graph / 1e6 : 0.0;
+    j["us_graph"] = time(row.us_graph);
+    j["us_eager"] = time(row.us_eager);
+    j["tflops"] = row.us_graph > 0 ? json(p.flops() / row.us_graph / 1e6) : json(nullptr);
     j["max_abs_err"] = row.max_abs_err ? json(*row.max_abs_err) : json(nullptr);
-    j["device"] = row.device;
-    j["variant"] = row.variant;
-    j["selection"] = row.selection;
-    j["reference"] = row.reference;
+    j["device"] = text(row.device);
+    j["variant"] = text(row.variant);
+    j["selection"] = text(row.selection);
+    j["reference"] = text(row.reference);
 }
 
 void from_json(const json& j, BenchRow& row) {
@@ -154,8 +157,8 @@ void to_json(json& j, const BisectReport& r) {
 
 void to_json(json& j, const DevicesReport& r) {
     j = {{"devices", r.devices}, {"nvrtc", r.nvrtc}, {"cuda_include", r.cuda_include}};
-    if (!r.reason.empty()) j["reason"] = r.reason;
-    if (r.driver_version) j["driver_version"] = r.driver_version;
+    j["reason"] = r.reason.empty() ? json(nullptr) : json(r.reason);
+    j["driver_version"] = r.driver_version ? json(r.driver_version) : json(nullptr);
 }
 
 void from_json(const json& j, DevicesReport& r) {

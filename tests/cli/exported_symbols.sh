@@ -7,8 +7,9 @@ lib=${1:?library}
 symbols=$(nm -D --defined-only "$lib" | awk 'NF >= 3 { print $3 }') || { echo "nm failed on $lib" >&2; exit 1; }
 total=$(printf '%s\n' "$symbols" | grep -c .)
 # Mangled names whose outermost scope is namespace flashcore (functions, data, typeinfo,
-# vtables, thunks, function-local statics) or std::hash<flashcore::...>.
-allowed='^_Z(N[KRO]*|ZN[KRO]*|GVZN[KRO]*|GVN|TIN|TSN|TVN|TTN|THN|TWN|Th[n0-9]*_N|Tv[n0-9_]*N)9flashcore|^_ZN[KRO]*St4hashIN9flashcore'
+# vtables, thunks, function-local statics), std::hash<flashcore::...>, or a C function named
+# flashcore_*.
+allowed='^_Z(N[KRO]*|ZN[KRO]*|GVZN[KRO]*|GVN|TIN|TSN|TVN|TTN|THN|TWN|Th[n0-9]*_N|Tv[n0-9_]*N)9flashcore|^_ZN[KRO]*St4hashIN9flashcore|^flashcore_'
 others=$(printf '%s\n' "$symbols" | grep -Ev "$allowed" | grep .)
 third_party=$(printf '%s\n' "$symbols" | c++filt | grep -E '^([^(<]* )?(spdlog|fmt|nlohmann)::')
 echo "$lib: $total exported symbols"

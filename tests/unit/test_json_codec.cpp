@@ -198,3 +198,21 @@ TEST_CASE("tune records: null for no timing or error check, \"error\" for the re
     CHECK(old.max_abs_err == 0.001);
     CHECK(old.message.empty());
 }
+
+TEST_CASE("bench rows and device lists: null where nothing was measured or known", "[json][bench]") {
+    BenchRow listed{"flashcore-auto", "", "", AttentionProblem::from_shape("1,8,512,64"), -1, -1, std::nullopt, "", ""};
+    json j = listed;
+    for (const char* key : {"us_graph", "us_eager", "tflops", "max_abs_err", "device", "variant", "selection", "reference"})
+        CHECK(j[key].is_null());
+    CHECK(j["dtype"] == "float16");
+    BenchRow back = j.get<BenchRow>();
+    CHECK(back.us_graph == -1);
+    CHECK(back.variant.empty());
+
+    DevicesReport none;
+    none.reason = "no CUDA driver found";
+    json d = none;
+    CHECK(d["driver_version"].is_null());
+    CHECK(d.get<DevicesReport>().reason == "no CUDA driver found");
+    CHECK(json(DevicesReport{})["reason"].is_null());
+}
