@@ -22,9 +22,13 @@ std::int64_t now_unix_ms() {
         .count();
 }
 
-// The family to tune: the one asked for, else the default for the device.
-std::string family_of(Runtime& runtime, const TuneOptions& options, const DeviceInfo& device) {
-    return options.template_id.empty() ? default_tune_family(runtime, device) : options.template_id;
+// The family to tune: the one asked for, else the candidate pattern's template, else the
+// default for the device and problem.
+std::string family_of(Runtime& runtime, const TuneOptions& options, const DeviceInfo& device,
+                      const AttentionProblem& problem) {
+    if (!options.template_id.empty()) return options.template_id;
+    if (!options.pattern.empty()) return split_variant_text(options.pattern).template_id;
+    return default_tune_family(runtime, device, &problem);
 }
 
 // What a child that stopped answering leaves for the variant it was running.
@@ -81,12 +85,19 @@ void ProcessBatchProber::run(const std::vector<std::string>& variants, const Pro
     }
 }
 
-std::string default_tune_family(Runtime& runtime, const DeviceInfo& device) {
+std::string default_tune_family(Runtime& runtime, const DeviceInfo& device, const AttentionProblem* problem) {
     const AutoFamily* best = nullptr;
+    bool best_proposes = false;
     for (const AutoFamily& family : auto_families()) {
         auto schema = runtime.templates().find(family.template_id);
         if (!schema || device.sm < schema->min_sm || (schema->max_sm && device.sm > schema->max_sm)) continue;
-        if (!best || family.rank > best->rank) best = &family;
+        // A family whose heuristic takes the problem beats one that does not (on sm_90 decode
+        // belongs to attention_mma although attention_wgmma ranks higher).
+        bool proposes = problem && family.heuristic && !family.heuristic(*problem, device).empty();
+        if (!best || (proposes && !best_proposes) || (proposes == best_proposes && family.rank > best->rank)) {
+            best = &family;
+            best_proposes = proposes;
+        }
     }
     if (!best)
         fail(Stage::validate, ErrorCode::bad_input,
@@ -96,7 +107,7 @@ std::string default_tune_family(Runtime& runtime, const DeviceInfo& device) {
 
 std::vector<std::string> tune_candidates(Runtime& runtime, const TuneOptions& options, const AttentionProblem& problem,
                                          const DeviceInfo& device, std::size_t* rejected) {
-    const std::string id = family_of(runtime, options, device);
+    const std::string id = family_of(runtime, options, device, problem);
     auto schema = runtime.templates().schema(id);
     std::string pattern = options.pattern;
     if (pattern.empty()) {
@@ -129,7 +140,7 @@ TuneReport tune(Runtime& runtime, const AttentionProblem& problem, const DeviceI
     Target target;
     target.sm = device.sm;
     TuneReport report;
-    report.key = tune_key(runtime, family_of(runtime, options, device), problem, target);
+    report.key = tune_key(runtime, family_of(runtime, options, device, problem), problem, target);
     TuneStore store(runtime.config().cache_dir);
     report.record_file = report.key.file_path(store.root());
 

@@ -40,7 +40,9 @@ struct Outcome {
 };
 
 // Runs the catalogue of `template_id` and returns its tally; CHECKs every run.
-Outcome run_catalogue(const std::string& template_id) {
+const std::vector<std::string> kDefaultShapes = {"1,8,8,512,512", "2,4,2,77,1013", "1,4,4,1,333", "1,2,1,1013,77"};
+
+Outcome run_catalogue(const std::string& template_id, const std::vector<std::string>& shapes = kDefaultShapes) {
     test::TempDir cache;
     Runtime rt(test::test_config(cache.str()));
     const DeviceInfo& device = rt.device().info();
@@ -75,9 +77,9 @@ Outcome run_catalogue(const std::string& template_id) {
     ProcessBatchProber prober(test::cli_path());
     for (const auto& [group, variants] : groups) {
         const auto& [dtype, d, causal] = group;
-        for (const char* shape : {"1,8,8,512,512", "2,4,2,77,1013", "1,4,4,1,333", "1,2,1,1013,77"}) {
+        for (const std::string& shape : shapes) {
             ProbeRequest request;
-            request.problem = AttentionProblem::from_shape(std::string(shape) + "," + std::to_string(d));
+            request.problem = AttentionProblem::from_shape(shape + "," + std::to_string(d));
             request.problem.dtype = parse_dtype(dtype);
             request.problem.causal = causal;
             request.problem.with_lse = true;
@@ -118,6 +120,20 @@ TEST_CASE("attention_mma catalogue is correct on awkward shapes", "[gpu][catalog
     CHECK(o.passed == o.runs);
 }
 
+TEST_CASE("attention_wgmma catalogue is correct on awkward shapes", "[gpu][catalogue][wgmma]") {
+    test::TempDir probe_dir;
+    Runtime rt(test::test_config(probe_dir.str()));
+    if (rt.device().info().sm != 90) {
+        WARN("attention_wgmma runs on sm_90 only; this GPU is sm_" << rt.device().info().sm);
+        return;
+    }
+    // Tails of every tile size (1, 77, 1013, 4097), Sq != Skv both ways, GQA 32:8 and MQA.
+    Outcome o = run_catalogue("attention_wgmma", {"1,8,8,512,512", "2,4,2,77,1013", "1,4,4,1,333", "1,2,1,1013,77",
+                                                  "1,32,8,129,4097", "2,3,1,4097,200"});
+    CHECK(o.runs > 0);
+    CHECK(o.passed == o.runs);
+}
+
 TEST_CASE("auto through the one-call API is correct on odd shapes", "[gpu][auto]") {
     test::TempDir cache;
     Runtime rt(test::test_config(cache.str()));
@@ -125,7 +141,8 @@ TEST_CASE("auto through the one-call API is correct on odd shapes", "[gpu][auto]
     Stream stream(dev);
     const char* shapes[] = {"1,8,8,512,512,64", "1,3,3,77,77,64",   "2,8,2,1,1013,128", "1,32,8,1000,1000,128",
                             "3,5,5,129,257,64", "1,4,4,1013,77,128", "2,16,16,1,4096,128", "1,2,1,333,999,64",
-                            "1,1,1,17,5,128",   "4,6,3,63,65,64",   "1,2,2,300,300,256"};
+                            "1,1,1,17,5,128",   "4,6,3,63,65,64",   "1,2,2,300,300,256", "2,8,2,1013,4097,128",
+                            "1,4,1,4097,1013,80", "2,8,8,700,700,96",  "1,16,16,129,129,192"};
     int n = 0;
     for (const char* shape : shapes) {
         for (bool causal : {false, true}) {

@@ -128,6 +128,55 @@ TEST_CASE("the wmma-on-local-memory warning is refused by default", "[compile]")
     CHECK_THROWS_AS(rt.build(v, Target::parse("sm_90")), Error);
 }
 
+TEST_CASE("setmaxnreg ignored (C7508) fails the build of a warp-specialized kernel", "[compile]") {
+    // The real attention_wgmma template with `__launch_bounds__(threads)` instead of
+    // `(threads, 1)`: ptxas cannot know the register count at entry and drops setmaxnreg,
+    // reporting it only as an "info" line.
+    test::TempDir dir;
+    namespace fs = std::filesystem;
+    fs::path templates = fs::path(dir.str()) / "templates";
+    fs::copy(FLASHCORE_SOURCE_TEMPLATE_DIR, templates, fs::copy_options::recursive);
+    fs::path kernel = templates / "attention_wgmma.cu";
+    std::string text;
+    {
+        std::ifstream in(kernel);
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const std::string bounds = "__launch_bounds__(kThreads, 1)";
+    size_t at = text.find(bounds);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, bounds.size(), "__launch_bounds__(kThreads)");
+    std::ofstream(kernel) << text;
+
+    Config config = test::test_config(dir.str() + "/cache");
+    config.template_dirs = {templates.string()};
+    Runtime rt(config);
+    Variant v = rt.variant("attention_wgmma:consumer_wgs=1,head_dim=64");
+    try {
+        rt.build(v, Target::parse("sm_90a"));
+        FAIL("expected the C7508 report to stop the build");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::warning_promoted);
+        CHECK_THAT(e.info().message, Catch::Contains("'setmaxnreg' ignored") &&
+                                         Catch::Contains("--allow-warning setmaxnreg-ignored"));
+    }
+    CompileOptions allow;
+    allow.allowed_warnings = {"setmaxnreg-ignored"};
+    CHECK(rt.build(v, Target::parse("sm_90a"), allow).entry->compiled.warnings.size() == 1);
+}
+
+TEST_CASE("ptxas performance-loss reports count as warnings", "[compile]") {
+    auto w = extract_warnings(
+        "ptxas info    : (C7508) Potential Performance Loss: 'setmaxnreg' ignored; unable to determine register count at entry.\n"
+        "ptxas info    : (C7513) Potential Performance Loss: wgmma.mma_async instructions are serialized due to ...\n"
+        "ptxas info    : Used 168 registers\n");
+    REQUIRE(w.size() == 2);
+    CHECK_THAT(w[1], Catch::Contains("wgmma.mma_async instructions are serialized"));
+    bool promoted = false;
+    for (const auto& rule : default_promoted_warnings()) promoted |= rule.id == "wgmma-serialized" && w[1].find(rule.pattern) != std::string::npos;
+    CHECK(promoted);
+}
+
 TEST_CASE("a compile error keeps the log, the variant and the arch", "[compile]") {
     test::TempDir dir, templates;
     std::filesystem::copy(test::test_template_dir(), templates.path(), std::filesystem::copy_options::recursive);

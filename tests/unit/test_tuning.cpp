@@ -204,10 +204,15 @@ TEST_CASE("heuristic variants are valid for every bench shape", "[tuning][auto]"
 TEST_CASE("the heuristic follows its measured rules", "[tuning][auto]") {
     test::TempDir dir;
     Runtime rt(test::test_config(dir.str()));
+    // attention_mma's own rules (on sm_90 the wgmma family takes large prefill first).
+    std::vector<AutoFamily> mma_only;
+    for (const AutoFamily& f : auto_families())
+        if (f.template_id == "attention_mma") mma_only.push_back(f);
+    REQUIRE(mma_only.size() == 1);
     auto pick = [&](const char* shape, bool causal = false) {
         AttentionProblem p = AttentionProblem::from_shape(shape);
         p.causal = causal;
-        Selection s = select_variant(rt, p, test::fake_h100());
+        Selection s = select_variant(rt, p, test::fake_h100(), mma_only);
         CHECK(s.source == "heuristic");
         return s.variant;
     };
@@ -228,6 +233,46 @@ TEST_CASE("the heuristic follows its measured rules", "[tuning][auto]") {
           std::string::npos);
     CHECK(pick("4,16,16,4096,4096,128", true).find("block_m=128,block_n=64,warps=4,kv_warps=1,stages=2,") !=
           std::string::npos);
+}
+
+TEST_CASE("on sm_90 auto gives prefill to attention_wgmma and the rest to attention_mma", "[tuning][auto]") {
+    test::TempDir dir;
+    Runtime rt(test::test_config(dir.str()));
+    auto pick = [&](const char* shape, bool causal, DeviceInfo device) {
+        AttentionProblem p = AttentionProblem::from_shape(shape);
+        p.causal = causal;
+        p.dtype = DType::bf16;
+        Selection s = select_variant(rt, p, device);
+        INFO(p.to_string() << " -> " << s.variant << " (" << s.why << ")");
+        CHECK(s.source == "heuristic");
+        return s.variant;
+    };
+    DeviceInfo h200 = test::fake_h100();
+    for (bool causal : {false, true}) {
+        // D=128 prefill: 2 consumer warpgroups, 128-key tiles.
+        CHECK(pick("4,16,16,4096,4096,128", causal, h200).rfind("attention_wgmma:consumer_wgs=2,block_n=128,stages=2,", 0) == 0);
+        // D=64 prefill: 3 consumer warpgroups.
+        CHECK(pick("4,32,32,4096,4096,64", causal, h200).rfind("attention_wgmma:consumer_wgs=3,block_n=128,", 0) == 0);
+        // Head dims between the measured ones and odd sequence lengths.
+        CHECK(pick("1,8,8,1000,1000,80", causal, h200).rfind("attention_wgmma:", 0) == 0);
+        CHECK(pick("2,8,2,4097,4097,160", causal, h200).rfind("attention_wgmma:", 0) == 0);
+        CHECK(pick("2,8,8,8192,8192,256", causal, h200).find(causal ? "block_n=64," : "block_n=80,") != std::string::npos);
+        // Decode and the small D=64 mission grid stay on attention_mma.
+        CHECK(pick("2,32,8,1,4096,128", causal, h200).rfind("attention_mma:", 0) == 0);
+        CHECK(pick("1,8,8,512,512,64", causal, h200).rfind("attention_mma:", 0) == 0);
+        // Devices that cannot run sm_90a code keep attention_mma.
+        DeviceInfo l4 = h200;
+        l4.sm = 89;
+        l4.smem_per_block_optin = 101376;
+        CHECK(pick("4,16,16,4096,4096,128", causal, l4).rfind("attention_mma:", 0) == 0);
+        DeviceInfo blackwell = h200;
+        blackwell.sm = 100;
+        CHECK(pick("4,16,16,4096,4096,128", causal, blackwell).rfind("attention_mma:", 0) == 0);
+    }
+    // A driver without TMA tensor maps (before CUDA 12.0) keeps attention_mma.
+    DeviceInfo old_driver = h200;
+    old_driver.driver_version = 11080;
+    CHECK(pick("4,16,16,4096,4096,128", false, old_driver).rfind("attention_mma:", 0) == 0);
 }
 
 TEST_CASE("bench rows follow the sdpa_anchor.py schema", "[bench]") {
@@ -261,7 +306,14 @@ TEST_CASE("bench rows follow the sdpa_anchor.py schema", "[bench]") {
 TEST_CASE("tune's default family is the highest-ranked auto family the GPU runs", "[tuning]") {
     test::TempDir dir;
     Runtime rt(test::test_config(dir.str()));
-    CHECK(default_tune_family(rt, test::fake_h100()) == "attention_mma");
+    CHECK(default_tune_family(rt, test::fake_h100()) == "attention_wgmma");
+    AttentionProblem prefill = AttentionProblem::from_shape("4,16,16,4096,4096,128");
+    AttentionProblem decode = AttentionProblem::from_shape("8,32,8,1,8192,128");
+    CHECK(default_tune_family(rt, test::fake_h100(), &prefill) == "attention_wgmma");
+    CHECK(default_tune_family(rt, test::fake_h100(), &decode) == "attention_mma");
+    DeviceInfo l4 = test::fake_h100();
+    l4.sm = 89;
+    CHECK(default_tune_family(rt, l4, &prefill) == "attention_mma");
     DeviceInfo turing = test::fake_h100();
     turing.sm = 75;
     CHECK_THROWS_WITH(default_tune_family(rt, turing), Catch::Contains("no `auto` family runs on sm_75"));

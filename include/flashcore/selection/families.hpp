@@ -36,5 +36,7 @@ inline constexpr const char* kFallbackTemplate = "reference_attention";
 
 // attention_mma (FlashAttention-2-class mma.sync): src/selection/heuristic_attention_mma.cpp.
 std::vector<VariantRequest> attention_mma_heuristic(const AttentionProblem& problem, const DeviceInfo& device);
+// attention_wgmma (Hopper, sm_90a): src/selection/heuristic_attention_wgmma.cpp.
+std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& problem, const DeviceInfo& device);
 
 }  // namespace flashcore

@@ -60,9 +60,10 @@ struct TuneReport {
     std::optional<TuneRecord> best;
 };
 
-// The highest-ranked `auto` family whose schema admits the device's sm (min_sm..max_sm).
+// The highest-ranked `auto` family whose schema admits the device's sm (min_sm..max_sm),
+// preferring, when a problem is given, families whose heuristic proposes a variant for it.
 // Throws Error(bad_input) when none does.
-std::string default_tune_family(Runtime& runtime, const DeviceInfo& device);
+std::string default_tune_family(Runtime& runtime, const DeviceInfo& device, const AttentionProblem* problem = nullptr);
 
 // Candidates of a template for a problem on a device: every valid variant (or the pattern's),
 // bound to the problem, that can_implement accepts. `device` facts come from a child process;

@@ -1,0 +1,68 @@
+// The `auto` heuristic of attention_wgmma (sm_90a): used when no tuned record covers a
+// problem's bucket. Its schema keeps it to sm_90 devices; this file decides which problems it
+// should take there and with which tiles. Every branch names the measurement behind it
+// (docs/attention_wgmma.md has the tables).
+#include <algorithm>
+
+#include "flashcore/selection/families.hpp"
+
+namespace flashcore {
+
+namespace {
+
+long long ceil_div(long long a, long long b) { return (a + b - 1) / b; }
+
+VariantRequest wgmma(std::int64_t consumer_wgs, std::int64_t block_n, std::int64_t stages, std::int64_t pdl = 0) {
+    VariantRequest r{"attention_wgmma", {}};
+    r.set("consumer_wgs", consumer_wgs).set("block_n", block_n).set("stages", stages);
+    r.set("overlap", std::int64_t{1}).set("pingpong", std::int64_t{0}).set("persistent", std::int64_t{1});
+    r.set("pdl", pdl);
+    return r;
+}
+
+}  // namespace
+
+// Measured on the H200 (sm_90, 132 SMs, NVRTC 13.0, bf16/f16, 2026-12-03, dev harness run 1,
+// TFLOP/s of back-to-back launches; cuDNN 9.19 through torch SDPA in the same run).
+std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& p, const DeviceInfo& device) {
+    std::vector<VariantRequest> out;
+    if (device.sm != 90 || (p.dtype != DType::f16 && p.dtype != DType::bf16)) return out;
+    if (p.D % 8 != 0 || p.D < 8 || p.D > 256) return out;
+    const int sms = std::max(1, device.num_sms);
+    const long long heads = static_cast<long long>(p.B) * p.Hq;
+    // Short queries (decode, speculative decode, short chunks) waste most of a 64-row
+    // warpgroup tile; attention_mma's 16-row tiles with K/V split across warps and CTAs
+    // stream K/V instead.
+    if (p.Sq <= 64) return out;
+    // Small grids at D <= 64: the mission shape B=1,H=8,S=512,D=64 takes 10.4 us here
+    // (2 consumer warpgroups) against about 5 us for attention_mma's 32-row tiles with
+    // programmatic launch; the fixed cost of a 384-thread warp-specialized CTA is not hidden
+    // when a quarter of the SMs hold one.
+    if (p.D <= 64 && ceil_div(p.Sq, 64) * heads <= sms / 2) return out;
+
+    if (p.D <= 64) {
+        // D=64: three consumer warpgroups (192-row tiles) 400-440 TFLOP/s at S=4k/8k against
+        // 340-360 with two (cuDNN 447-452).
+        out.push_back(wgmma(3, 128, 2));
+        out.push_back(wgmma(2, 128, 2));
+    } else if (p.D <= 128) {
+        // D=128: 128x128 tiles, 2 stages, intra-warpgroup overlap, persistent: 512-584 TFLOP/s
+        // non-causal S=2k..16k (cuDNN 572-604), 468-555 causal (cuDNN 455-556). Without overlap
+        // 462-512, one stage 479-545, block_n=96 with 3 stages 492-548, ping-pong equal.
+        out.push_back(wgmma(2, 128, 2));
+        out.push_back(wgmma(2, 96, 2));
+    } else if (p.D <= 192) {
+        // Between the measured D=128 and D=256 points: narrower key tiles as D grows so O, S
+        // and P stay in the consumers' 240 registers (not measured yet).
+        out.push_back(wgmma(2, 96, 2));
+        out.push_back(wgmma(2, 64, 2));
+    } else {
+        // D=256: 128x80 tiles 635-662 TFLOP/s non-causal (cuDNN 649); causal 128x64 498-507
+        // (cuDNN 569).
+        out.push_back(wgmma(2, p.causal ? 64 : 80, 2));
+        out.push_back(wgmma(2, 64, 1));
+    }
+    return out;
+}
+
+}  // namespace flashcore
