@@ -1,5 +1,6 @@
 # Quick start: `make demo` runs the main job, `make test` runs every test.
-# Both install missing Debian packages (as root) and configure + build first.
+# Both install missing Debian packages (as root) and configure + build first (`demo`: the CLI
+# and the library only).
 BUILD_DIR ?= build
 CUDA_HOME ?= /usr/local/cuda
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -9,11 +10,12 @@ ifneq ($(FLASHCORE_DEPS_ROOT),)
 CMAKE_ARGS += -DCMAKE_PREFIX_PATH=$(FLASHCORE_DEPS_ROOT)
 endif
 
-.PHONY: all demo test deps build clean
+.PHONY: all demo test deps build cli clean
 
 all: build
 
-demo: build
+# The demo needs the CLI and the library only, not the test executables (minutes on 2 cores).
+demo: cli
 	@echo "== flashcore demo: first run =="
 	FLASHCORE_CACHE_DIR=$(CURDIR)/cache $(FLASHCORE) demo
 	@echo
@@ -31,6 +33,9 @@ $(BUILD_DIR)/CMakeCache.txt: | deps
 
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+cli: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target flashcore_cli
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -40,7 +40,9 @@ struct AttentionProblem {
     std::string invalid_reason() const;
     // Throws Error(bad_problem) with invalid_reason().
     void validate() const;
-    // Parses "B,Hq,Hkv,Sq,Skv,D" (or "B,H,S,D" for Hq=Hkv, Sq=Skv).
+    // Parses "B,Hq,Hkv,Sq,Skv,D", "B,H,S,D" (Hq=Hkv, Sq=Skv) or named fields in any order,
+    // "B=1,Hq=32,Hkv=8,Sq=512,Skv=512,D=128" (H= and S= stand for both of a pair). Throws
+    // Error(bad_input) naming the field: empty pieces, non-integers, values outside 1..2^31-1.
     static AttentionProblem from_shape(const std::string& shape);
 
     // Field by field; a scale of -0 equals 0 (both mean 1/sqrt(D)).

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/cli_usage.hpp"
 #include "flashcore/error.hpp"
 #include "flashcore/tools/attention_harness.hpp"
 
@@ -61,9 +62,9 @@ CompileOptions CompileFlags::options() const {
 }
 
 void ProblemFlags::add_to(CLI::App& app, bool shape_required) {
-    auto* opt = app.add_option("--shape", shape, "B,Hq,Hkv,Sq,Skv,D (or B,H,S,D)");
+    auto* opt = app.add_option("--shape", shape, "B,Hq,Hkv,Sq,Skv,D, or B,H,S,D, or named: B=1,Hq=32,Hkv=8,Sq=512,Skv=512,D=128");
     if (shape_required) opt->required();
-    app.add_option("--dtype", dtype, "f16 | bf16 | f32")->capture_default_str();
+    app.add_option("--dtype", dtype, "f16|float16, bf16|bfloat16, f32|float32")->capture_default_str();
     app.add_flag("--causal", causal, "causal mask, aligned bottom-right when Sq != Skv");
     app.add_flag("--lse", lse, "also compute and check the log-sum-exp output");
     app.add_option("--scale", scale, "softmax scale (default 1/sqrt(D))");
@@ -79,22 +80,24 @@ AttentionProblem ProblemFlags::problem() const {
     return p;
 }
 
-int report(const Error& error, bool show_log) {
+int report(const Error& error, const Context& context, bool show_log) {
     const ErrorInfo& info = error.info();
     std::cerr << "flashcore: error [" << to_string(info.stage) << "/" << to_string(info.code) << "]: " << error.what()
               << "\n";
     if (!info.log.empty()) {
-        if (show_log) std::cerr << "---- compiler log ----\n" << info.log << "\n----------------------\n";
+        if (context.verbose || show_log) std::cerr << "---- compiler log ----\n" << info.log << "\n----------------------\n";
         else std::cerr << "(run with -v to see the full compiler log)\n";
     }
-    return error.is_usage_error() ? kBadInput : kWorkFailed;
+    const int code = error.is_usage_error() ? kBadInput : kWorkFailed;
+    if (context.json) print_json_error(error.what(), to_string(info.code), to_string(info.stage), code);
+    return code;
 }
 
 int guarded(Context& context, const std::function<int()>& body) {
     try {
         return body();
     } catch (const Error& e) {
-        return report(e, context.verbose);
+        return report(e, context);
     }
 }
 

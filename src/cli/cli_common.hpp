@@ -29,6 +29,7 @@ struct Context {
     std::string cache_dir;
     std::string log_level;
     bool verbose = false;
+    bool json = false;  // --json given: errors also go to stdout as one JSON object
     int exit_code = kOk;
 
     // Built on first use, after the command line has been parsed.
@@ -76,8 +77,9 @@ struct ProbeFlags {
     std::string executable() const;  // --probe-executable, else ProcessProbeRunner's default
 };
 
-// Prints an error the way every verb does and returns its exit code.
-int report(const Error& error, bool show_log);
+// Prints an error the way every verb does (stderr; with --json also a JSON object on stdout)
+// and returns its exit code.
+int report(const Error& error, const Context& context, bool show_log = false);  // log also without -v
 // Runs `body`, mapping flashcore::Error to a printed message and exit code.
 int guarded(Context& context, const std::function<int()>& body);
 

@@ -13,6 +13,7 @@
 
 #include "cli/cmd_run.hpp"
 #include "cli/commands.hpp"
+#include "core/text.hpp"
 #include "flashcore/error.hpp"
 #include "flashcore/selection/auto.hpp"
 #include "flashcore/tools/attention_harness.hpp"
@@ -97,7 +98,9 @@ void register_bench(CLI::App& app, Context& context) {
     cmd->add_option("--shape", args->shapes, "B,Hq,Hkv,Sq,Skv,D instead of a set (repeatable)");
     cmd->add_flag("--causal", args->causal, "with --shape: causal");
     cmd->add_option("--variant", args->variants, "auto or a variant (repeatable)")->capture_default_str();
-    cmd->add_option("--dtypes", args->dtypes, "comma-separated: float16,bfloat16")->capture_default_str();
+    cmd->add_option("--dtypes", args->dtypes,
+                    "comma-separated, each as --dtype takes it: f16|float16, bf16|bfloat16, f32|float32 (rows use torch's names)")
+        ->capture_default_str();
     cmd->add_option("--out", args->out, "also append the rows to this file");
     cmd->add_flag("--no-verify", args->no_verify, "skip the accuracy check (max_abs_err null)");
     cmd->add_option("--reference", args->reference, "auto | cpu | gpu")->capture_default_str();
@@ -116,8 +119,12 @@ void register_bench(CLI::App& app, Context& context) {
                 problems = bench_shape_set(args->set);
             }
             std::vector<DType> dtypes;
-            std::stringstream list(args->dtypes);
-            for (std::string item; std::getline(list, item, ',');) dtypes.push_back(parse_dtype(item));
+            for (const std::string& item : detail::split(args->dtypes, ',')) {
+                if (item.empty())
+                    fail(Stage::validate, ErrorCode::bad_input,
+                         "--dtypes '" + args->dtypes + "': an empty item (a trailing or doubled comma?)");
+                dtypes.push_back(parse_dtype(item));
+            }
             std::ofstream sink;
             if (!args->out.empty()) {
                 sink.open(args->out, std::ios::app);

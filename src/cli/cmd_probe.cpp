@@ -63,6 +63,15 @@ ProbeRequest read_request(const Args& args, std::vector<std::string>& variants) 
     return request;
 }
 
+// One verdict: the JSON line on stdout, and for a verdict other than ok its reason on stderr
+// (every failure says why there; a parent reads only stdout).
+void print_verdict(const ProbeResult& r) {
+    std::cout << nlohmann::json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    if (r.verdict != Verdict::ok)
+        std::cerr << "flashcore: probe " << r.variant << ": " << to_string(r.verdict)
+                  << (r.message.empty() ? "" : ": " + r.message) << "\n";
+}
+
 }  // namespace
 
 void register_probe(CLI::App& app, Context& context) {
@@ -87,7 +96,7 @@ void register_probe(CLI::App& app, Context& context) {
         } catch (const Error& e) {
             if (variants.empty()) variants = args->variants;
             if (variants.empty()) {  // nothing to give a verdict to: a usage error
-                context.exit_code = report(e, context.verbose);
+                context.exit_code = report(e, context);
                 return;
             }
             // A problem the flags cannot express is each variant's verdict, as a bad variant is.
@@ -98,7 +107,7 @@ void register_probe(CLI::App& app, Context& context) {
                 r.message = e.what();
                 r.error_code = to_string(e.code());
                 r.error_stage = to_string(e.stage());
-                std::cout << nlohmann::json(r).dump() << std::endl;
+                print_verdict(r);
             }
             context.exit_code = kWorkFailed;
             return;
@@ -106,9 +115,9 @@ void register_probe(CLI::App& app, Context& context) {
         bool all_ok = false;
         try {
             all_ok = run_probes(context.runtime(), request, variants,
-                                [](const ProbeResult& r) { std::cout << nlohmann::json(r).dump() << std::endl; });
+                                [](const ProbeResult& r) { print_verdict(r); });
         } catch (const Error& e) {  // the runtime itself could not start (configuration)
-            context.exit_code = report(e, context.verbose);
+            context.exit_code = report(e, context);
             return;
         }
         context.exit_code = all_ok ? kOk : kWorkFailed;

@@ -30,13 +30,16 @@ nlohmann::json report_json(const RunReport& r, const AttentionHarness& harness) 
               {"seed", harness.seed()},
               {"grid", {r.dims.grid[0], r.dims.grid[1], r.dims.grid[2]}},
               {"block", r.dims.block},
-              {"dynamic_smem", r.dims.dynamic_smem},
+              {"dynamic_shared_bytes", r.dims.dynamic_smem},
+              {"shared_bytes", r.static_smem},
               {"registers", r.registers}});
-    if (r.us_eager >= 0) j["us_eager"] = r.us_eager;
-    if (r.us_graph >= 0) {
-        j["us_graph"] = r.us_graph;
-        j["tflops"] = p.flops() / r.us_graph / 1e6;
-    }
+    // Every key always; null where this run has no value.
+    j["us_eager"] = r.us_eager >= 0 ? nlohmann::json(r.us_eager) : nlohmann::json(nullptr);
+    j["us_graph"] = r.us_graph >= 0 ? nlohmann::json(r.us_graph) : nlohmann::json(nullptr);
+    j["tflops"] = r.us_graph > 0 ? nlohmann::json(p.flops() / r.us_graph / 1e6) : nlohmann::json(nullptr);
+    for (const char* key : {"reference", "compared", "max_abs_err", "mean_abs_err", "non_finite", "tolerance", "passed"})
+        j[key] = nullptr;
+    j["lse_max_abs_err"] = nullptr;
     if (r.verified) {
         j["reference"] = r.reference;
         j["compared"] = r.compared;

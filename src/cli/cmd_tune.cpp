@@ -88,8 +88,8 @@ void register_tune(CLI::App& app, Context& context) {
                                             {"reused", report.reused},
                                             {"rejected", report.rejected},
                                             {"failed", failed},
-                                            {"best", report.best ? report.best->variant : ""},
-                                            {"best_us", report.best ? report.best->us_median : -1}}
+                                            {"best", report.best ? nlohmann::json(report.best->variant) : nlohmann::json(nullptr)},
+                                            {"best_us", report.best ? nlohmann::json(report.best->us_median) : nlohmann::json(nullptr)}}
                                  .dump()
                           << std::endl;
             } else {

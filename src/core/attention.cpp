@@ -61,30 +61,6 @@ bool AttentionProblem::operator==(const AttentionProblem& o) const {
            dtype == o.dtype && scale == o.scale && with_lse == o.with_lse;
 }
 
-AttentionProblem AttentionProblem::from_shape(const std::string& shape) {
-    std::vector<int> parts;
-    std::stringstream in(shape);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        try {
-            size_t used = 0;
-            parts.push_back(std::stoi(item, &used));
-            if (used != item.size()) throw std::invalid_argument(item);
-        } catch (const std::exception&) {
-            fail(Stage::validate, ErrorCode::bad_input, "shape '" + shape + "': '" + item + "' is not an integer");
-        }
-    }
-    AttentionProblem p;
-    if (parts.size() == 6) {
-        p.B = parts[0], p.Hq = parts[1], p.Hkv = parts[2], p.Sq = parts[3], p.Skv = parts[4], p.D = parts[5];
-    } else if (parts.size() == 4) {
-        p.B = parts[0], p.Hq = p.Hkv = parts[1], p.Sq = p.Skv = parts[2], p.D = parts[3];
-    } else {
-        fail(Stage::validate, ErrorCode::bad_input, "shape '" + shape + "' must be B,Hq,Hkv,Sq,Skv,D or B,H,S,D");
-    }
-    return p;
-}
-
 FcAttentionParams make_attention_params(const AttentionProblem& p, const AttentionBuffers& b, CUdeviceptr workspace) {
     FcAttentionParams params{};
     params.q = reinterpret_cast<const void*>(b.q);

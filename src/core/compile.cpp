@@ -19,8 +19,13 @@ Target Target::parse(const std::string& text) {
     if (!std::regex_match(text, m, kForm))
         fail(Stage::validate, ErrorCode::bad_input,
              "arch '" + text + "' is not a target; write it like sm_89, sm_90 or sm_90a");
+    // Two or three digits, no leading zero: sm_50..sm_121 today; anything else is a typo.
+    const std::string digits = m[1].str() + m[2].str();
+    if (digits.size() > 3 || digits[0] == '0')
+        fail(Stage::validate, ErrorCode::bad_input,
+             "arch '" + text + "': SM number " + digits + " is out of range (10..999); write it like sm_89, sm_90 or sm_90a");
     Target t;
-    t.sm = std::stoi(m[1].str() + m[2].str());
+    t.sm = std::stoi(digits);
     t.arch_specific = !m[3].str().empty();
     return t;
 }

@@ -22,23 +22,44 @@ void from_json(const json& j, TuneKey& k) {
     j.at("nvrtc").get_to(k.nvrtc);
 }
 
+namespace {
+// null where a record has no value (no timing, no error check, no error); records written
+// before used -1 and "message", and both still read.
+json number_or_null(double value) { return value >= 0 ? json(value) : json(nullptr); }
+double number_or(const json& j, const char* key, double fallback) {
+    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : fallback;
+}
+std::string text_or_empty(const json& j, const char* key) {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+}  // namespace
+
 void to_json(json& j, const TuneRecord& r) {
-    j = {{"variant", r.variant},         {"verdict", r.verdict},         {"us_median", r.us_median},
-         {"us_min", r.us_min},           {"us_max", r.us_max},           {"spread", r.spread()},
-         {"max_abs_err", r.max_abs_err}, {"problem", r.problem},         {"message", r.message},
-         {"device", r.device},           {"measured_unix_ms", r.measured_unix_ms}};
+    const bool timed = r.us_median > 0;
+    j = {{"variant", r.variant},
+         {"verdict", r.verdict},
+         {"us_median", timed ? json(r.us_median) : json(nullptr)},
+         {"us_min", timed ? json(r.us_min) : json(nullptr)},
+         {"us_max", timed ? json(r.us_max) : json(nullptr)},
+         {"spread", timed ? json(r.spread()) : json(nullptr)},
+         {"max_abs_err", number_or_null(r.max_abs_err)},
+         {"problem", r.problem},
+         {"error", r.message.empty() ? json(nullptr) : json(r.message)},
+         {"device", r.device},
+         {"measured_unix_ms", r.measured_unix_ms}};
 }
 
 void from_json(const json& j, TuneRecord& r) {
     r = TuneRecord{};
     j.at("variant").get_to(r.variant);
     j.at("verdict").get_to(r.verdict);
-    j.at("us_median").get_to(r.us_median);
-    r.us_min = j.value("us_min", r.us_median);
-    r.us_max = j.value("us_max", r.us_median);
-    r.max_abs_err = j.value("max_abs_err", -1.0);
-    r.problem = j.value("problem", "");
-    r.message = j.value("message", "");
+    if (!j.contains("us_median")) j.at("us_median");  // throws: a record without it is not one
+    r.us_median = number_or(j, "us_median", -1);
+    r.us_min = number_or(j, "us_min", r.us_median);
+    r.us_max = number_or(j, "us_max", r.us_median);
+    r.max_abs_err = number_or(j, "max_abs_err", -1.0);
+    r.problem = text_or_empty(j, "problem");
+    r.message = j.contains("error") ? text_or_empty(j, "error") : text_or_empty(j, "message");
     r.device = j.value("device", "");
     r.measured_unix_ms = j.value("measured_unix_ms", std::int64_t{0});
 }

@@ -9,7 +9,8 @@ namespace {
 using V = Verdict;
 const detail::EnumName<Verdict> kVerdicts[] = {
     {V::ok, "ok"},           {V::compile_error, "compile_error"}, {V::resource_error, "resource_error"},
-    {V::launch_fault, "launch_fault"}, {V::mismatch, "mismatch"}, {V::timeout, "timeout"}, {V::invalid, "invalid"}};
+    {V::launch_fault, "launch_fault"}, {V::mismatch, "mismatch"}, {V::timeout, "timeout"}, {V::invalid, "invalid"},
+    {V::no_driver, "no_driver"},     {V::no_device, "no_device"}};
 }  // namespace
 
 const char* to_string(Verdict verdict) { return detail::name_of(verdict, kVerdicts); }

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +48,53 @@ bool write_some(int fd, const std::string& input, size_t& written) {
     return n >= 0 && written < input.size();
 }
 
+// This process's environment with `overrides` set: built here, before the child exists, so no
+// allocation or setenv runs between fork and exec in a multithreaded process.
+std::vector<std::string> child_environment(const std::map<std::string, std::string>& overrides) {
+    std::vector<std::string> out;
+    for (char** e = environ; e && *e; ++e) {
+        std::string entry(*e);
+        std::string name = entry.substr(0, entry.find('='));
+        if (!overrides.count(name)) out.push_back(std::move(entry));
+    }
+    for (const auto& [k, v] : overrides) out.push_back(k + "=" + v);
+    return out;
+}
+
+// posix_spawnp with stdin/stdout/stderr on the given pipe ends, in a process group of its own
+// (a timeout kills it and anything it started), an empty signal mask and SIGPIPE at its
+// default (a host that ignores it must not pass that on). Returns 0 or the errno of the failure (exec failures included).
+int spawn(std::vector<char*>& argv, std::vector<std::string> environment, int stdin_fd, int stdout_fd, int stderr_fd,
+          pid_t& pid) {
+    std::vector<char*> envp;
+    for (auto& e : environment) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    if (int err = posix_spawn_file_actions_init(&actions)) return err;
+    if (int err = posix_spawnattr_init(&attr)) {
+        posix_spawn_file_actions_destroy(&actions);
+        return err;
+    }
+    // dup2 clears close-on-exec on the copies; the originals (O_CLOEXEC) close at exec.
+    int err = posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
+    if (!err) err = posix_spawn_file_actions_adddup2(&actions, stdout_fd, STDOUT_FILENO);
+    if (!err) err = posix_spawn_file_actions_adddup2(&actions, stderr_fd, STDERR_FILENO);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    if (!err) err = posix_spawnattr_setpgroup(&attr, 0);
+    if (!err) err = posix_spawnattr_setsigmask(&attr, &none);
+    if (!err) err = posix_spawnattr_setsigdefault(&attr, &defaults);
+    if (!err)
+        err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (!err) err = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    return err;
+}
+
 }  // namespace
 
 ChildOutcome run_child(const std::vector<std::string>& argv_in, const std::map<std::string, std::string>& env,
@@ -69,19 +117,11 @@ ChildOutcome run_child(const std::vector<std::string>& argv_in, const std::map<s
     if (argv_strings.empty()) return spawn_failed("no program to run");
     if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
         return spawn_failed("cannot create a pipe");
-    pid_t pid = ::fork();
-    if (pid < 0) return spawn_failed("cannot fork");
-    if (pid == 0) {
-        ::setpgid(0, 0);  // its own group: a timeout kills it and anything it started
-        ::dup2(in_pipe[0], STDIN_FILENO);
-        ::dup2(out_pipe[1], STDOUT_FILENO);
-        ::dup2(err_pipe[1], STDERR_FILENO);
-        for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-        ::execvp(argv[0], argv.data());
-        std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
-        ::_exit(127);
+    pid_t pid = -1;
+    if (int err = spawn(argv, child_environment(env), in_pipe[0], out_pipe[1], err_pipe[1], pid); err != 0) {
+        errno = err;
+        return spawn_failed("cannot run " + argv_strings.front());
     }
-    ::setpgid(pid, pid);
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);

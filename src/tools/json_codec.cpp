@@ -8,8 +8,9 @@ using json = nlohmann::json;
 
 namespace {
 
-// Optional fields of a verdict: written when they hold a value — strings non-empty, numbers
-// >= 0 (-1 means none), a signal or seed other than 0.
+// Optional fields of a verdict hold a value when strings are non-empty, numbers >= 0 (-1 means
+// none), a signal or seed other than 0; otherwise they are written as null (every verdict line
+// has the same keys).
 bool holds_value(const char*, const std::string& value) { return !value.empty(); }
 bool holds_value(const char*, double value) { return value >= 0; }
 bool holds_value(const char*, long long value) { return value >= 0; }
@@ -34,7 +35,7 @@ void request_fields(Request& r, Visit&& visit) {
 
 template <class Result, class Visit>
 void result_fields(Result& r, Visit&& visit) {
-    visit("message", r.message);
+    visit("error", r.message);  // why it is not ok (older children wrote "message")
     visit("seed", r.seed);
     visit("source", r.cache_source);
     visit("key", r.key);
@@ -49,7 +50,7 @@ void result_fields(Result& r, Visit&& visit) {
     visit("us_graph_max", r.us_graph_max);
     visit("us_eager", r.us_eager);
     visit("error_code", r.error_code);
-    visit("stage", r.error_stage);
+    visit("error_stage", r.error_stage);
     visit("log", r.log);
     visit("exit_code", r.exit_code);
     visit("signal", r.signal);
@@ -81,12 +82,15 @@ void to_json(json& j, const ProbeResult& r) {
     j = {{"verdict", r.verdict}, {"variant", r.variant}};
     result_fields(r, [&](const char* name, const auto& value) {
         if (holds_value(name, value)) j[name] = value;
+        else j[name] = nullptr;
     });
 }
 
 void from_json(const json& j, ProbeResult& r) {
     j.at("verdict").get_to(r.verdict);
     take(j, "variant", r.variant);
+    take(j, "message", r.message);  // the names before "error" / "error_stage"
+    take(j, "stage", r.error_stage);
     result_fields(r, [&](const char* name, auto& value) { take(j, name, value); });
 }
 
@@ -94,15 +98,18 @@ void to_json(json& j, const BenchRow& row) {
     const AttentionProblem& p = row.problem;
     j = p;
     j["dtype"] = torch_dtype_name(p.dtype);
+    // sdpa_anchor.py's keys; null where a row has no value (`bench --list`: nothing measured).
+    auto text = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+    auto time = [](double us) { return us >= 0 ? json(us) : json(nullptr); };
     j["impl"] = row.impl;
-    j["us_graph"] = row.us_graph;
-    j["us_eager"] = row.us_eager;
-    j["tflops"] = row.us_graph > 0 ? p.flops() / row.us_graph / 1e6 : 0.0;
+    j["us_graph"] = time(row.us_graph);
+    j["us_eager"] = time(row.us_eager);
+    j["tflops"] = row.us_graph > 0 ? json(p.flops() / row.us_graph / 1e6) : json(nullptr);
     j["max_abs_err"] = row.max_abs_err ? json(*row.max_abs_err) : json(nullptr);
-    j["device"] = row.device;
-    j["variant"] = row.variant;
-    j["selection"] = row.selection;
-    j["reference"] = row.reference;
+    j["device"] = text(row.device);
+    j["variant"] = text(row.variant);
+    j["selection"] = text(row.selection);
+    j["reference"] = text(row.reference);
 }
 
 void from_json(const json& j, BenchRow& row) {
@@ -134,9 +141,9 @@ void to_json(json& j, const BisectStep& s) {
 
 void to_json(json& j, const Culprit& c) {
     j = {{"fields", c.fields},         {"changes", c.changes}, {"variant", c.variant},
-         {"verdict", c.result.verdict}, {"message", c.result.message},
+         {"verdict", c.result.verdict}, {"error", c.result.message.empty() ? json(nullptr) : json(c.result.message)},
          {"step", c.step},             {"smallest", c.smallest}, {"minimal", c.minimal}};
-    if (c.result.max_abs_err >= 0) j["max_abs_err"] = c.result.max_abs_err;
+    j["max_abs_err"] = c.result.max_abs_err >= 0 ? json(c.result.max_abs_err) : json(nullptr);
     if (c.stage.attempted)
         j["stage"] = {{"first_wrong", c.stage.first_wrong}, {"detail", c.stage.detail}, {"steps", c.stage.steps}};
 }
@@ -150,8 +157,8 @@ void to_json(json& j, const BisectReport& r) {
 
 void to_json(json& j, const DevicesReport& r) {
     j = {{"devices", r.devices}, {"nvrtc", r.nvrtc}, {"cuda_include", r.cuda_include}};
-    if (!r.reason.empty()) j["reason"] = r.reason;
-    if (r.driver_version) j["driver_version"] = r.driver_version;
+    j["reason"] = r.reason.empty() ? json(nullptr) : json(r.reason);
+    j["driver_version"] = r.driver_version ? json(r.driver_version) : json(nullptr);
 }
 
 void from_json(const json& j, DevicesReport& r) {

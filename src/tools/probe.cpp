@@ -27,6 +27,10 @@ Verdict verdict_for(const Error& error) {
             return Verdict::invalid;
         case ErrorCode::timeout:
             return Verdict::timeout;
+        case ErrorCode::no_driver:
+            return Verdict::no_driver;
+        case ErrorCode::no_device:
+            return Verdict::no_device;
         default:
             return Verdict::launch_fault;
     }

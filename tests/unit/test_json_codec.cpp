@@ -78,14 +78,23 @@ TEST_CASE("the probe request is one document, compile options included", "[json]
     CHECK_THROWS_AS(probe_variants(batch), Error);
 }
 
-TEST_CASE("verdict lines hold only the fields that have a value", "[json][probe]") {
+TEST_CASE("verdict lines have every key, null where there is no value", "[json][probe]") {
     ProbeResult r;
     r.verdict = Verdict::mismatch;
     r.variant = "v";
     r.max_abs_err = 0.5;
     r.log = "ptxas info";
+    r.message = "o differs";
     json j = r;
-    CHECK(j == json::parse(R"({"verdict":"mismatch","variant":"v","max_abs_err":0.5,"log":"ptxas info"})"));
+    CHECK(j == json::parse(R"({"verdict":"mismatch","variant":"v","max_abs_err":0.5,"log":"ptxas info",
+        "error":"o differs","seed":null,"source":null,"key":null,"mean_abs_err":null,"non_finite":null,
+        "tolerance":null,"reference":null,"compared":null,"us_graph":null,"us_graph_min":null,"us_graph_max":null,
+        "us_eager":null,"error_code":null,"error_stage":null,"exit_code":null,"signal":null,"wall_ms":null})"));
+    // A line of an older child ("message", "stage") still reads.
+    ProbeResult old = json::parse(R"({"verdict":"compile_error","variant":"v","message":"nvrtc said no","stage":"compile"})")
+                          .get<ProbeResult>();
+    CHECK(old.message == "nvrtc said no");
+    CHECK(old.error_stage == "compile");
     ProbeResult parsed;
     parsed.exit_code = 3;  // the parent's own field: reading a line leaves it alone
     CHECK(parse_probe_output("noise\n" + j.dump() + "\n{not json\n", parsed));
@@ -166,4 +175,44 @@ TEST_CASE("tune records, device lists and cache manifests round-trip", "[json]")
     CHECK(m.entry.components.variant == "t:a=1");
     CHECK(m.entry.compiled.resources.registers == 40);
     CHECK(m.entry.compiled.cubin.empty());
+}
+
+TEST_CASE("tune records: null for no timing or error check, \"error\" for the reason; old records read", "[json][tune]") {
+    TuneRecord failed;
+    failed.variant = "attention_mma:block_m=64";
+    failed.verdict = Verdict::launch_fault;
+    failed.message = "planted fault";
+    json j = failed;
+    CHECK(j["us_median"].is_null());
+    CHECK(j["spread"].is_null());
+    CHECK(j["max_abs_err"].is_null());
+    CHECK(j["error"] == "planted fault");
+    CHECK_FALSE(j.contains("message"));
+    TuneRecord back = j.get<TuneRecord>();
+    CHECK(back.us_median == -1);
+    CHECK(back.max_abs_err == -1);
+    CHECK(back.message == "planted fault");
+    TuneRecord old = json::parse(R"({"variant":"v","verdict":"ok","us_median":3.5,"us_min":3.0,"us_max":4.0,
+        "max_abs_err":0.001,"message":"","problem":"p"})").get<TuneRecord>();
+    CHECK(old.us_median == 3.5);
+    CHECK(old.max_abs_err == 0.001);
+    CHECK(old.message.empty());
+}
+
+TEST_CASE("bench rows and device lists: null where nothing was measured or known", "[json][bench]") {
+    BenchRow listed{"flashcore-auto", "", "", AttentionProblem::from_shape("1,8,512,64"), -1, -1, std::nullopt, "", ""};
+    json j = listed;
+    for (const char* key : {"us_graph", "us_eager", "tflops", "max_abs_err", "device", "variant", "selection", "reference"})
+        CHECK(j[key].is_null());
+    CHECK(j["dtype"] == "float16");
+    BenchRow back = j.get<BenchRow>();
+    CHECK(back.us_graph == -1);
+    CHECK(back.variant.empty());
+
+    DevicesReport none;
+    none.reason = "no CUDA driver found";
+    json d = none;
+    CHECK(d["driver_version"].is_null());
+    CHECK(d.get<DevicesReport>().reason == "no CUDA driver found");
+    CHECK(json(DevicesReport{})["reason"].is_null());
 }

@@ -14,6 +14,8 @@ enum class Verdict {
     mismatch,        // ran, but the result is wrong
     timeout,         // did not finish within the time limit
     invalid,         // not a valid variant (schema constraint); never launched
+    no_driver,       // no CUDA driver on this machine: nothing could run (says nothing of the variant)
+    no_device,       // a driver but not the GPU asked for: nothing could run
 };
 const char* to_string(Verdict verdict);
 Verdict parse_verdict(const std::string& text);  // throws Error(bad_input)
