@@ -154,7 +154,6 @@ const Runtime::AttentionPlan& Runtime::plan_for(const PlanKey& key, const Attent
         auto it = plans_.find(key);
         if (it != plans_.end()) return *it->second;
     }
-    CurrentContextRestore restore;
     Selection chosen = choose();
     Variant v = variant(chosen.variant, &key.problem);
     check_problem(v, key.problem, key.ordinal, &tensors);
@@ -181,15 +180,17 @@ const Runtime::AttentionPlan& Runtime::prepare(const AttentionProblem& problem, 
 void Runtime::attention(const AttentionProblem& problem, const AttentionTensors& tensors, CUstream stream,
                         const std::string& text, int ordinal, const Workspace* workspace) {
     check_tensors(problem, tensors);  // before any driver call: bad views are bad input anywhere
+    const AttentionPlan& plan = prepare(problem, tensors, text, ordinal);  // kernel() restores the context itself
     CurrentContextRestore restore;
-    launch_current(prepare(problem, tensors, text, ordinal), problem, tensors, stream, workspace);
+    launch_current(plan, problem, tensors, stream, workspace);
 }
 
 void Runtime::attention(const AttentionProblem& problem, const AttentionTensors& tensors, CUstream stream,
                         VariantChooser& chooser, int ordinal, const Workspace* workspace) {
     check_tensors(problem, tensors);  // before any driver call: bad views are bad input anywhere
+    const AttentionPlan& plan = prepare(problem, tensors, chooser, ordinal);
     CurrentContextRestore restore;
-    launch_current(prepare(problem, tensors, chooser, ordinal), problem, tensors, stream, workspace);
+    launch_current(plan, problem, tensors, stream, workspace);
 }
 
 }  // namespace flashcore
