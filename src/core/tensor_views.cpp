@@ -43,7 +43,7 @@ std::string hex(CUdeviceptr address) {
 TensorIssue value_issue(std::string message) { return {TensorIssue::Kind::value, std::move(message)}; }
 
 TensorIssue operand_issue(const char* name, const TensorView& view, const AttentionProblem& p, int heads, int rows) {
-    const std::string who = std::string(name) + ": ";
+    const std::string who = std::string(name) + ": ";  // short: fits the small-string buffer
     if (view.data == 0) return value_issue(who + "the pointer is null (pass the " + name + " tensor)");
     if (view.dtype != p.dtype)
         return {TensorIssue::Kind::type, who + "dtype " + to_string(view.dtype) + " differs from the problem's " +
@@ -66,18 +66,20 @@ TensorIssue operand_issue(const char* name, const TensorView& view, const Attent
     // Rows are read as whole 16-byte vectors when a packed row is a whole number of them.
     const std::int64_t elem = static_cast<std::int64_t>(dtype_bytes(p.dtype));
     const std::int64_t align = std::gcd<std::int64_t>(kVectorBytes, p.D * elem);
-    const std::string why = " (a row of D=" + std::to_string(p.D) + " " + to_string(p.dtype) + " elements is " +
-                            std::to_string(p.D * elem) + " bytes, read in " + std::to_string(align) +
-                            "-byte units; copy the tensor, e.g. .contiguous(), or slice at a " +
-                            std::to_string(align) + "-byte boundary)";
+    auto why = [&] {  // built only for a refusal: the check runs on every launch
+        return " (a row of D=" + std::to_string(p.D) + " " + to_string(p.dtype) + " elements is " +
+               std::to_string(p.D * elem) + " bytes, read in " + std::to_string(align) +
+               "-byte units; copy the tensor, e.g. .contiguous(), or slice at a " + std::to_string(align) +
+               "-byte boundary)";
+    };
     if (view.data % align != 0)
         return value_issue(who + "the base address " + hex(view.data) + " is not " + std::to_string(align) +
-                           "-byte aligned" + why);
+                           "-byte aligned" + why());
     for (int i = 0; i < 3; ++i)
         if ((stride[i] * elem) % align != 0)
             return value_issue(who + "the " + kDimNames[i] + " stride of " + std::to_string(stride[i]) +
                                " elements (" + std::to_string(stride[i] * elem) + " bytes) is not a multiple of " +
-                               std::to_string(align) + " bytes" + why);
+                               std::to_string(align) + " bytes" + why());
     return {};
 }
 
