@@ -10,8 +10,10 @@ if [ -n "${FLASHCORE_DEPS_ROOT:-}" ]; then
   echo "error: FLASHCORE_DEPS_ROOT=$FLASHCORE_DEPS_ROOT has no include/spdlog" >&2
   exit 1
 fi
-# pkgconf, binutils: the package tests (pkg-config file, exported-symbol check with nm).
-packages=(cmake g++ make libspdlog-dev libfmt-dev catch2 libxxhash-dev libcli11-dev nlohmann-json3-dev pkgconf binutils)
+# pkgconf, binutils: the package tests (pkg-config file, exported-symbol check with nm);
+# python3-dev, python3-venv: the Python package test (pip install into a venv).
+packages=(cmake g++ make libspdlog-dev libfmt-dev catch2 libxxhash-dev libcli11-dev nlohmann-json3-dev pkgconf binutils
+          python3-dev python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

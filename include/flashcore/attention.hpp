@@ -49,7 +49,8 @@ struct AttentionProblem {
     bool operator==(const AttentionProblem& other) const;
 };
 
-// Device pointers of one attention call; contiguous [B, H, S, D] layouts.
+// Device pointers of one attention call; packed [B, H, S, D] layouts. Strided operands (BSHD,
+// slices of a packed QKV tensor): AttentionTensors (tensor_views.hpp).
 struct AttentionBuffers {
     CUdeviceptr q = 0, k = 0, v = 0, o = 0;
     CUdeviceptr lse = 0;    // optional, [B, Hq, Sq] fp32

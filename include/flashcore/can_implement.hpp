@@ -9,6 +9,7 @@
 #include "flashcore/attention.hpp"
 #include "flashcore/device_info.hpp"
 #include "flashcore/error.hpp"
+#include "flashcore/tensor_views.hpp"
 #include "flashcore/variant.hpp"
 
 namespace flashcore {
@@ -17,11 +18,13 @@ namespace flashcore {
 enum class FitCheck {
     ok,
     problem,        // the problem itself is malformed (AttentionProblem::invalid_reason)
+    tensors,        // the operand views do not fit the problem or break a layout rule (find_tensor_issue)
     min_sm,         // the device is older than the template's min_sm
     max_sm,         // the device is newer than the template's max_sm ('a' targets are not forward compatible)
     problem_check,  // a schema "problem" check is false (message from the schema)
     launch,         // the launch contract cannot be derived (grid out of range, grid vs cluster, an expression)
-    kernel_args,    // a tensor-map argument cannot be built (box out of range or unfit for the dtype)
+    kernel_args,    // a tensor-map argument cannot be built (box out of range or unfit for the dtype, or
+                    // with tensors given: base or strides unfit for TMA, tensor_map_arguments)
     cluster,        // a cluster launch on a device or driver without clusters (sm_90+)
     tensor_maps,    // tensor-map arguments on a device or driver without TMA (sm_90+, driver 12.0+)
     shared_memory,  // static + dynamic shared memory above the device's opt-in maximum
@@ -44,6 +47,10 @@ struct FitQuery {
     const AttentionProblem* problem = nullptr;
     const DeviceInfo* device = nullptr;
     int static_smem = 0;  // of the compiled kernel, when known (else only dynamic memory counts)
+    // The operands of the call, when known: every family's layout rules (find_tensor_issue) and
+    // a tensor-map family's (tensor_map_arguments) are checked against them. The answer depends
+    // on their layout_of() only, never on the pointer values beyond their alignment.
+    const AttentionTensors* tensors = nullptr;
 };
 
 Fit can_implement(const Variant& variant, const FitQuery& query);

@@ -58,6 +58,23 @@ private:
     mutable std::atomic<const std::string*> last_launch_{nullptr};
 };
 
+// Restores the thread's current CUDA context when it goes out of scope, so a call into the
+// library leaves the host's context (a framework's, or none) as it found it. Throws like the
+// driver calls do (no_driver) when constructed; the destructor only logs.
+class CurrentContextRestore {
+public:
+    CurrentContextRestore();
+    ~CurrentContextRestore();
+    CurrentContextRestore(const CurrentContextRestore&) = delete;
+    CurrentContextRestore& operator=(const CurrentContextRestore&) = delete;
+
+private:
+    CUcontext saved_ = nullptr;
+};
+
+// True while `stream` is being captured into a graph (work is recorded, not run).
+bool stream_is_capturing(CUstream stream, const Device& device);
+
 class DeviceBuffer {
 public:
     DeviceBuffer() = default;

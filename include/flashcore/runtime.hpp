@@ -24,6 +24,7 @@
 #include "flashcore/load.hpp"
 #include "flashcore/tensor_map.hpp"
 #include "flashcore/template_registry.hpp"
+#include "flashcore/tensor_views.hpp"
 #include "flashcore/variant.hpp"
 
 namespace flashcore {
@@ -43,7 +44,19 @@ class VariantChooser {
 public:
     virtual ~VariantChooser() = default;
     virtual const std::string& request() const = 0;  // the word, part of the plan key
-    virtual Selection choose(Runtime& runtime, const AttentionProblem& problem, int ordinal) = 0;
+    // `tensors` (may be null): the operands of the first call, whose layout the choice must suit.
+    virtual Selection choose(Runtime& runtime, const AttentionProblem& problem, int ordinal,
+                             const AttentionTensors* tensors) = 0;
+};
+
+// Caller-owned scratch memory for one call, so a framework's allocator owns it and a CUDA-graph
+// capture allocates nothing. At least the plan's workspace_bytes() (0: none needed). Its first
+// bytes hold counters the kernels leave zero: the runtime zeroes them with one
+// cuMemsetD8Async on the call's stream the first time it sees the buffer (or after another
+// variant used it), and never synchronously. Call Runtime::forget_workspace before freeing it.
+struct Workspace {
+    CUdeviceptr data = 0;
+    std::size_t bytes = 0;
 };
 
 class Runtime {
@@ -75,10 +88,11 @@ public:
     LoadedKernel& kernel(const Variant& variant, int ordinal = 0, const CompileOptions& options = {},
                          CacheLookup* lookup = nullptr);
 
-    // can_implement against the device (when there is one): throws Error(bad_problem, or the
-    // reason's code) with the reason. Shared memory is left to the launch, which knows the
-    // kernel's static shared memory and reports the whole arithmetic.
-    void check_problem(const Variant& variant, const AttentionProblem& problem, int ordinal = 0);
+    // can_implement against the device (when there is one) and the operands (when given): throws
+    // Error(bad_problem, or the reason's code) with the reason. Shared memory is left to the
+    // launch, which knows the kernel's static shared memory and reports the whole arithmetic.
+    void check_problem(const Variant& variant, const AttentionProblem& problem, int ordinal = 0,
+                       const AttentionTensors* tensors = nullptr);
 
     // A loaded kernel with everything a launch for one problem needs, derived once: launch
     // dimensions and, for templates with tensor-map arguments, the argument cache.
@@ -86,12 +100,22 @@ public:
         LoadedKernel* kernel = nullptr;
         LaunchDims dims;
         std::shared_ptr<KernelArguments> args;  // null: the kernel takes FcAttentionParams only
+        std::string variant;                    // canonical (also kernel->variant())
+        // Bytes of scratch a call needs (a caller-provided Workspace must hold as many).
+        std::size_t workspace_bytes() const { return dims.workspace_bytes; }
     };
     AttentionPlan plan(LoadedKernel& kernel, const AttentionProblem& problem);
     // Launches one attention call on `stream` (asynchronous). The workspace the variant asks
-    // for is owned by the runtime, one per (device, stream).
+    // for is the caller's when `workspace` is given, else owned by the runtime, one per
+    // (device, stream), allocated on the first call of a stream (which must then not be
+    // capturing). Checks the operands (check_tensors) first. The thread's current context is
+    // restored on return.
+    void launch(const AttentionPlan& plan, const AttentionProblem& problem, const AttentionTensors& tensors,
+                CUstream stream, const Workspace* workspace = nullptr);
     void launch(const AttentionPlan& plan, const AttentionProblem& problem, const AttentionBuffers& buffers,
-                CUstream stream);
+                CUstream stream) {
+        launch(plan, problem, AttentionTensors::contiguous(problem, buffers), stream);
+    }
     void launch_attention(LoadedKernel& kernel, const AttentionProblem& problem, const AttentionBuffers& buffers,
                           CUstream stream) {
         launch(plan(kernel, problem), problem, buffers, stream);
@@ -100,19 +124,44 @@ public:
     // One call: attention on `buffers` (asynchronous, on `stream`) with the variant `text`. The
     // first call for a problem checks, compiles (at most once per process and once per cache),
     // loads and plans; later calls are a hash lookup and a launch.
+    // Plans are kept per (problem, operand layout, request, device); the thread's current
+    // context is restored on return.
+    void attention(const AttentionProblem& problem, const AttentionTensors& tensors, CUstream stream,
+                   const std::string& text, int ordinal = 0, const Workspace* workspace = nullptr);
+    // The same with the variant `chooser` picks on the first call for the problem and layout.
+    void attention(const AttentionProblem& problem, const AttentionTensors& tensors, CUstream stream,
+                   VariantChooser& chooser, int ordinal = 0, const Workspace* workspace = nullptr);
+    // Packed [B, H, S, D] buffers.
     void attention(const AttentionProblem& problem, const AttentionBuffers& buffers, CUstream stream,
-                   const std::string& text, int ordinal = 0);
-    // The same with the variant `chooser` picks on the first call for the problem.
+                   const std::string& text, int ordinal = 0) {
+        attention(problem, AttentionTensors::contiguous(problem, buffers), stream, text, ordinal);
+    }
     void attention(const AttentionProblem& problem, const AttentionBuffers& buffers, CUstream stream,
-                   VariantChooser& chooser, int ordinal = 0);
+                   VariantChooser& chooser, int ordinal = 0) {
+        attention(problem, AttentionTensors::contiguous(problem, buffers), stream, chooser, ordinal);
+    }
+
+    // The plan attention() would launch (made on the first call for the problem and layout:
+    // chosen, checked, compiled, loaded), without launching: ask it workspace_bytes(), then
+    // launch(plan, problem, tensors, stream, &workspace). The reference stays valid for the
+    // runtime's lifetime.
+    const AttentionPlan& prepare(const AttentionProblem& problem, const AttentionTensors& tensors,
+                                 const std::string& text, int ordinal = 0);
+    const AttentionPlan& prepare(const AttentionProblem& problem, const AttentionTensors& tensors,
+                                 VariantChooser& chooser, int ordinal = 0);
+
+    // The caller is about to free (or reuse for something else) a buffer it passed as a
+    // Workspace: the next call that gets this address zeroes its counters again.
+    void forget_workspace(CUdeviceptr data);
 
 private:
-    struct Workspace {
+    struct OwnedWorkspace {
         DeviceBuffer buffer;
         const LoadedKernel* zeroed_for = nullptr;  // kernel whose counters the zero region holds
     };
     struct PlanKey {
         AttentionProblem problem;
+        AttentionLayout layout;
         std::string request;  // variant text or chooser word
         int ordinal = 0;
         bool operator==(const PlanKey& other) const = default;
@@ -122,8 +171,11 @@ private:
     };
     // The plan for `key`, made on a miss from the variant `choose` names.
     template <class Choose>
-    const AttentionPlan& plan_for(const PlanKey& key, Choose&& choose);
-    CUdeviceptr prepare_workspace(LoadedKernel& kernel, const LaunchDims& dims, CUstream stream);
+    const AttentionPlan& plan_for(const PlanKey& key, const AttentionTensors& tensors, Choose&& choose);
+    CUdeviceptr prepare_workspace(LoadedKernel& kernel, const LaunchDims& dims, CUstream stream,
+                                  const Workspace* caller);
+    void launch_current(const AttentionPlan& plan, const AttentionProblem& problem, const AttentionTensors& tensors,
+                        CUstream stream, const Workspace* workspace);
 
     Config config_;
     TemplateRegistry templates_;
@@ -131,7 +183,8 @@ private:
     std::mutex mutex_;
     std::map<int, std::unique_ptr<Device>> devices_;
     std::map<std::pair<std::string, int>, std::unique_ptr<LoadedKernel>> kernels_;
-    std::map<std::pair<int, CUstream>, Workspace> workspaces_;
+    std::map<std::pair<int, CUstream>, OwnedWorkspace> workspaces_;
+    std::map<CUdeviceptr, const LoadedKernel*> caller_workspaces_;  // kernel whose counters each holds
     std::shared_mutex plans_mutex_;
     std::unordered_map<PlanKey, std::unique_ptr<const AttentionPlan>, PlanKeyHash> plans_;
 };

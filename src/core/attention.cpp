@@ -7,6 +7,7 @@
 
 #include "core/enum_names.hpp"
 #include "flashcore/error.hpp"
+#include "flashcore/tensor_views.hpp"
 
 namespace flashcore {
 
@@ -62,28 +63,7 @@ bool AttentionProblem::operator==(const AttentionProblem& o) const {
 }
 
 FcAttentionParams make_attention_params(const AttentionProblem& p, const AttentionBuffers& b, CUdeviceptr workspace) {
-    FcAttentionParams params{};
-    params.q = reinterpret_cast<const void*>(b.q);
-    params.k = reinterpret_cast<const void*>(b.k);
-    params.v = reinterpret_cast<const void*>(b.v);
-    params.o = reinterpret_cast<void*>(b.o);
-    auto strides = [&](long long* out, int heads, int rows) {
-        out[2] = p.D;
-        out[1] = static_cast<long long>(rows) * p.D;
-        out[0] = static_cast<long long>(heads) * rows * p.D;
-    };
-    strides(params.q_stride, p.Hq, p.Sq);
-    strides(params.o_stride, p.Hq, p.Sq);
-    strides(params.k_stride, p.Hkv, p.Skv);
-    strides(params.v_stride, p.Hkv, p.Skv);
-    params.lse = reinterpret_cast<float*>(b.lse);
-    params.debug = reinterpret_cast<float*>(b.debug);
-    params.workspace = reinterpret_cast<void*>(workspace);
-    params.B = p.B, params.Hq = p.Hq, params.Hkv = p.Hkv, params.Sq = p.Sq, params.Skv = p.Skv, params.D = p.D;
-    params.causal = p.causal ? 1 : 0;
-    params.scale = p.effective_scale();
-    params.scale_log2 = params.scale * 1.4426950408889634f;
-    return params;
+    return make_attention_params(p, AttentionTensors::contiguous(p, b), workspace);
 }
 
 }  // namespace flashcore

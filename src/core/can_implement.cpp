@@ -11,9 +11,10 @@ namespace {
 
 using F = FitCheck;
 const detail::EnumName<FitCheck> kChecks[] = {
-    {F::ok, "ok"},         {F::problem, "problem"},         {F::min_sm, "min_sm"},           {F::max_sm, "max_sm"},
-    {F::problem_check, "problem_check"}, {F::launch, "launch"}, {F::kernel_args, "kernel_args"},
-    {F::cluster, "cluster"}, {F::tensor_maps, "tensor_maps"}, {F::shared_memory, "shared_memory"}};
+    {F::ok, "ok"},           {F::problem, "problem"},       {F::tensors, "tensors"},
+    {F::min_sm, "min_sm"},   {F::max_sm, "max_sm"},         {F::problem_check, "problem_check"},
+    {F::launch, "launch"},   {F::kernel_args, "kernel_args"}, {F::cluster, "cluster"},
+    {F::tensor_maps, "tensor_maps"}, {F::shared_memory, "shared_memory"}};
 
 // Clusters and TMA arrived with sm_90 and the CUDA 12.0 driver.
 constexpr int kHopperSm = 90;
@@ -44,6 +45,9 @@ Fit can_implement(const Variant& variant, const FitQuery& query) {
     if (problem)
         if (std::string why = problem->invalid_reason(); !why.empty())
             return no(F::problem, ErrorCode::bad_problem, "attention problem " + problem->to_string() + ": " + why);
+    if (problem && query.tensors)
+        if (TensorIssue issue = find_tensor_issue(*problem, *query.tensors))
+            return no(F::tensors, ErrorCode::bad_input, issue.message);
     // A device that cannot run the template's target is bad input, as a build for it is.
     if (device && device->sm < schema.min_sm)
         return no(F::min_sm, ErrorCode::bad_input,
@@ -82,6 +86,19 @@ Fit can_implement(const Variant& variant, const FitQuery& query) {
             if (!arg.is_params)
                 if (std::string box = tensor_map_box_problem(arg.map, problem->dtype); !box.empty())
                     return no(F::kernel_args, ErrorCode::bad_input, box);
+        // TMA reads the operands through maps whose global strides and base address have rules
+        // of their own (multiples of 16 bytes): the same function that builds the maps judges.
+        if (query.tensors) {
+            const FcAttentionParams params = make_attention_params(*problem, *query.tensors, 0);
+            for (const auto& arg : *args) {
+                if (arg.is_params) continue;
+                try {
+                    (void)tensor_map_arguments(*problem, params, arg.map, variant.to_string());
+                } catch (const Error& e) {
+                    return no(F::kernel_args, ErrorCode::bad_input, e.info().message);
+                }
+            }
+        }
     }
     if (device && dims && dims->clustered() && device->sm < kHopperSm)
         return no(F::cluster, ErrorCode::bad_input,

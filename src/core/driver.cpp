@@ -125,6 +125,24 @@ void Device::synchronize(const std::string& what) const {
     check(api().cuCtxSynchronize(), what);
 }
 
+CurrentContextRestore::CurrentContextRestore() {
+    CUresult rc = api().cuCtxGetCurrent(&saved_);
+    if (rc != CUDA_SUCCESS)
+        fail(Stage::driver, ErrorCode::driver_error, "cuCtxGetCurrent failed: " + detail::describe(rc));
+}
+
+CurrentContextRestore::~CurrentContextRestore() {
+    CUcontext now = nullptr;
+    if (api().cuCtxGetCurrent(&now) == CUDA_SUCCESS && now == saved_) return;
+    log_failure(api().cuCtxSetCurrent(saved_), "cuCtxSetCurrent (restoring the caller's context)");
+}
+
+bool stream_is_capturing(CUstream stream, const Device& device) {
+    CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
+    device.check(api().cuStreamIsCapturing(stream, &status), "cuStreamIsCapturing");
+    return status != CU_STREAM_CAPTURE_STATUS_NONE;
+}
+
 DeviceBuffer::DeviceBuffer(const Device& device, std::size_t bytes) : device_(&device), bytes_(bytes) {
     device.make_current();
     if (bytes == 0) return;

@@ -19,6 +19,7 @@ namespace flashcore::detail {
     X(cuDeviceGetCount, 2000) X(cuDeviceGet, 2000) X(cuDeviceGetName, 2000)                              \
     X(cuDeviceGetAttribute, 2000) X(cuDeviceTotalMem, 3020) X(cuDevicePrimaryCtxRetain, 7000)           \
     X(cuDevicePrimaryCtxRelease, 11000) X(cuCtxSetCurrent, 4000) X(cuCtxSynchronize, 2000)              \
+    X(cuCtxGetCurrent, 4000) X(cuStreamIsCapturing, 10000)                                               \
     X(cuModuleLoadData, 2000) X(cuModuleUnload, 2000) X(cuModuleGetFunction, 2000)                       \
     X(cuFuncGetAttribute, 2020) X(cuFuncSetAttribute, 9000) X(cuLaunchKernel, 4000)                      \
     X(cuLaunchKernelEx, 11060) X(cuTensorMapEncodeTiled, 12000)                                          \

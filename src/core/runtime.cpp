@@ -43,6 +43,7 @@ Target Runtime::device_target(const Variant& variant, int ordinal) {
 
 LoadedKernel& Runtime::kernel(const Variant& variant, int ordinal, const CompileOptions& options, CacheLookup* lookup) {
     Device& dev = device(ordinal);
+    CurrentContextRestore restore;
     dev.make_current();
     CacheLookup found = build(variant, device_target(variant, ordinal), options);
     if (lookup) *lookup = found;
@@ -53,46 +54,80 @@ LoadedKernel& Runtime::kernel(const Variant& variant, int ordinal, const Compile
     return *it->second;
 }
 
-void Runtime::check_problem(const Variant& variant, const AttentionProblem& problem, int ordinal) {
+void Runtime::check_problem(const Variant& variant, const AttentionProblem& problem, int ordinal,
+                            const AttentionTensors* tensors) {
     problem.validate();
     const DeviceInfo* info = gpu_unavailable_reason().empty() ? &device(ordinal).info() : nullptr;
-    Fit fit = can_implement(variant, FitQuery{&problem, info, 0});
+    Fit fit = can_implement(variant, FitQuery{&problem, info, 0, tensors});
     if (fit.ok() || fit.check == FitCheck::shared_memory) return;
     fail(Stage::validate, fit.code, "variant cannot take problem " + problem.to_string() + ": " + fit.message,
          variant.to_string());
 }
 
-CUdeviceptr Runtime::prepare_workspace(LoadedKernel& kernel, const LaunchDims& dims, CUstream stream) {
-    if (dims.workspace_bytes == 0) return 0;
+CUdeviceptr Runtime::prepare_workspace(LoadedKernel& kernel, const LaunchDims& dims, CUstream stream,
+                                       const Workspace* caller) {
     const Device& dev = kernel.device();
+    const std::string& name = kernel.variant().to_string();
+    // Counters are zeroed on the stream (asynchronously, so a capture records it as a memset
+    // node); kernels leave their own counters zero, but another variant's partials may sit there.
+    auto zero_counters = [&](CUdeviceptr base, const LoadedKernel*& zeroed_for) {
+        if (dims.workspace_zero_bytes == 0 || zeroed_for == &kernel) return;
+        dev.check(detail::driver_api().cuMemsetD8Async(base, 0, dims.workspace_zero_bytes, stream),
+                  "cuMemsetD8Async(workspace counters)", name);
+        zeroed_for = &kernel;
+    };
     std::lock_guard<std::mutex> lock(mutex_);
-    Workspace& ws = workspaces_[{dev.info().ordinal, stream}];
-    if (ws.buffer.bytes() < dims.workspace_bytes) {
-        ws.buffer = DeviceBuffer(dev, dims.workspace_bytes);
-        ws.buffer.fill_u8(0);
-        ws.zeroed_for = &kernel;
-    } else if (dims.workspace_zero_bytes > 0 && ws.zeroed_for != &kernel) {
-        // Kernels leave their own counters zero; another variant's partials may sit there.
-        dev.check(detail::driver_api().cuMemsetD8Async(ws.buffer.get(), 0, dims.workspace_zero_bytes, stream),
-                  "cuMemsetD8Async(workspace counters)", kernel.variant().to_string());
-        ws.zeroed_for = &kernel;
+    if (caller) {
+        if (caller->data == 0 || caller->bytes < dims.workspace_bytes)
+            fail(Stage::launch, ErrorCode::bad_input,
+                 "workspace of " + std::to_string(caller->bytes) + " bytes" + (caller->data ? "" : " at a null address") +
+                     " given; this plan needs " + std::to_string(dims.workspace_bytes) +
+                     " bytes (AttentionPlan::workspace_bytes())",
+                 name);
+        zero_counters(caller->data, caller_workspaces_[caller->data]);
+        return caller->data;
     }
+    OwnedWorkspace& ws = workspaces_[{dev.info().ordinal, stream}];
+    if (ws.buffer.bytes() < dims.workspace_bytes) {
+        if (stream_is_capturing(stream, dev))
+            fail(Stage::launch, ErrorCode::bad_input,
+                 "this call needs a " + std::to_string(dims.workspace_bytes) +
+                     "-byte workspace and its stream is being captured into a graph, where nothing may be "
+                     "allocated: run the call once on this stream before the capture, or pass a Workspace",
+                 name);
+        ws.buffer = DeviceBuffer(dev, dims.workspace_bytes);
+        ws.zeroed_for = nullptr;
+    }
+    zero_counters(ws.buffer.get(), ws.zeroed_for);
     return ws.buffer.get();
+}
+
+void Runtime::forget_workspace(CUdeviceptr data) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    caller_workspaces_.erase(data);
 }
 
 Runtime::AttentionPlan Runtime::plan(LoadedKernel& kernel, const AttentionProblem& problem) {
     NameLookup names = problem_names(problem, &kernel.device().info());
-    AttentionPlan plan{&kernel, derive_launch(kernel.variant(), names), nullptr};
+    AttentionPlan plan{&kernel, derive_launch(kernel.variant(), names), nullptr, kernel.variant().to_string()};
     if (kernel.variant().schema().launch.has_tensor_maps())
         plan.args = std::make_shared<KernelArguments>(derive_kernel_args(kernel.variant(), names),
                                                       kernel.variant().to_string());
     return plan;
 }
 
-void Runtime::launch(const AttentionPlan& plan, const AttentionProblem& problem, const AttentionBuffers& buffers,
-                     CUstream stream) {
-    CUdeviceptr workspace = plan.dims.workspace_bytes ? prepare_workspace(*plan.kernel, plan.dims, stream) : 0;
-    FcAttentionParams params = make_attention_params(problem, buffers, workspace);
+void Runtime::launch(const AttentionPlan& plan, const AttentionProblem& problem, const AttentionTensors& tensors,
+                     CUstream stream, const Workspace* workspace) {
+    check_tensors(problem, tensors, plan.variant);
+    CurrentContextRestore restore;
+    launch_current(plan, problem, tensors, stream, workspace);
+}
+
+void Runtime::launch_current(const AttentionPlan& plan, const AttentionProblem& problem,
+                             const AttentionTensors& tensors, CUstream stream, const Workspace* workspace) {
+    plan.kernel->device().make_current();
+    CUdeviceptr scratch = plan.dims.workspace_bytes ? prepare_workspace(*plan.kernel, plan.dims, stream, workspace) : 0;
+    FcAttentionParams params = make_attention_params(problem, tensors, scratch);
     if (!plan.args) {
         void* args[] = {&params};
         flashcore::launch(*plan.kernel, plan.dims, args, stream);
@@ -107,12 +142,13 @@ void Runtime::launch(const AttentionPlan& plan, const AttentionProblem& problem,
 
 std::size_t Runtime::PlanKeyHash::operator()(const PlanKey& k) const noexcept {
     std::size_t h = std::hash<AttentionProblem>{}(k.problem);
+    h = (h ^ hash_value(k.layout)) * 0x100000001b3ull;
     h = (h ^ std::hash<std::string>{}(k.request)) * 0x100000001b3ull;
     return (h ^ static_cast<std::size_t>(k.ordinal)) * 0x100000001b3ull;
 }
 
 template <class Choose>
-const Runtime::AttentionPlan& Runtime::plan_for(const PlanKey& key, Choose&& choose) {
+const Runtime::AttentionPlan& Runtime::plan_for(const PlanKey& key, const AttentionTensors& tensors, Choose&& choose) {
     {
         std::shared_lock<std::shared_mutex> lock(plans_mutex_);
         auto it = plans_.find(key);
@@ -120,7 +156,7 @@ const Runtime::AttentionPlan& Runtime::plan_for(const PlanKey& key, Choose&& cho
     }
     Selection chosen = choose();
     Variant v = variant(chosen.variant, &key.problem);
-    check_problem(v, key.problem, key.ordinal);
+    check_problem(v, key.problem, key.ordinal, &tensors);
     auto made = std::make_unique<const AttentionPlan>(plan(kernel(v, key.ordinal), key.problem));
     detail::log().info("attention plan {} -> {} ({}: {})", key.problem.to_string(), chosen.variant, chosen.source,
                        chosen.why);
@@ -128,19 +164,33 @@ const Runtime::AttentionPlan& Runtime::plan_for(const PlanKey& key, Choose&& cho
     return *plans_.emplace(key, std::move(made)).first->second;  // a racing thread's plan is as good
 }
 
-void Runtime::attention(const AttentionProblem& problem, const AttentionBuffers& buffers, CUstream stream,
-                        const std::string& text, int ordinal) {
-    const AttentionPlan& p = plan_for(PlanKey{problem, text, ordinal}, [&] {
+const Runtime::AttentionPlan& Runtime::prepare(const AttentionProblem& problem, const AttentionTensors& tensors,
+                                               const std::string& text, int ordinal) {
+    return plan_for(PlanKey{problem, layout_of(tensors), text, ordinal}, tensors, [&] {
         return Selection{variant(text, &problem).to_string(), "explicit", "given by the caller"};
     });
-    launch(p, problem, buffers, stream);
 }
 
-void Runtime::attention(const AttentionProblem& problem, const AttentionBuffers& buffers, CUstream stream,
-                        VariantChooser& chooser, int ordinal) {
-    const AttentionPlan& p = plan_for(PlanKey{problem, chooser.request(), ordinal},
-                                      [&] { return chooser.choose(*this, problem, ordinal); });
-    launch(p, problem, buffers, stream);
+const Runtime::AttentionPlan& Runtime::prepare(const AttentionProblem& problem, const AttentionTensors& tensors,
+                                               VariantChooser& chooser, int ordinal) {
+    return plan_for(PlanKey{problem, layout_of(tensors), chooser.request(), ordinal}, tensors,
+                    [&] { return chooser.choose(*this, problem, ordinal, &tensors); });
+}
+
+void Runtime::attention(const AttentionProblem& problem, const AttentionTensors& tensors, CUstream stream,
+                        const std::string& text, int ordinal, const Workspace* workspace) {
+    check_tensors(problem, tensors);  // before any driver call: bad views are bad input anywhere
+    const AttentionPlan& plan = prepare(problem, tensors, text, ordinal);  // kernel() restores the context itself
+    CurrentContextRestore restore;
+    launch_current(plan, problem, tensors, stream, workspace);
+}
+
+void Runtime::attention(const AttentionProblem& problem, const AttentionTensors& tensors, CUstream stream,
+                        VariantChooser& chooser, int ordinal, const Workspace* workspace) {
+    check_tensors(problem, tensors);  // before any driver call: bad views are bad input anywhere
+    const AttentionPlan& plan = prepare(problem, tensors, chooser, ordinal);
+    CurrentContextRestore restore;
+    launch_current(plan, problem, tensors, stream, workspace);
 }
 
 }  // namespace flashcore

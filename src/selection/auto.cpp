@@ -14,11 +14,17 @@ namespace {
 
 const std::string kAuto = "auto";
 
+// Stateless: one chooser serves every runtime and thread.
+AutoChooser& shared_auto_chooser() {
+    static AutoChooser chooser;
+    return chooser;
+}
+
 // The variant if it parses for the problem and can_implement accepts it on the device.
 std::optional<Variant> usable(const std::optional<Variant>& v, const AttentionProblem& problem, const DeviceInfo& device,
-                              const std::string& label) {
+                              const AttentionTensors* tensors, const std::string& label) {
     if (!v) return std::nullopt;
-    Fit fit = can_implement(*v, problem, device);
+    Fit fit = can_implement(*v, FitQuery{&problem, &device, 0, tensors});
     if (fit) return v;
     detail::log().debug("auto: {} {} does not fit: {}", label, v->to_string(), fit.message);
     return std::nullopt;
@@ -27,7 +33,7 @@ std::optional<Variant> usable(const std::optional<Variant>& v, const AttentionPr
 }  // namespace
 
 Selection select_variant(Runtime& runtime, const AttentionProblem& problem, const DeviceInfo& device,
-                         const std::vector<AutoFamily>& families) {
+                         const AttentionTensors* tensors, const std::vector<AutoFamily>& families) {
     problem.validate();
     Target target;
     target.sm = device.sm;
@@ -47,7 +53,7 @@ Selection select_variant(Runtime& runtime, const AttentionProblem& problem, cons
         std::optional<TuneRecord> best = store.best(*key);
         if (!best || (tuned && best->us_median >= tuned_us)) continue;
         if (auto v = usable(try_parse_variant(best->variant, runtime.templates(), names, &why), problem, device,
-                            "tuned record")) {
+                            tensors, "tuned record")) {
             tuned = Selection{v->to_string(), "tuned", key->file_path(store.root())};
             tuned_us = best->us_median;
         }
@@ -62,7 +68,7 @@ Selection select_variant(Runtime& runtime, const AttentionProblem& problem, cons
         auto schema = runtime.templates().find(family->template_id);
         if (!schema) continue;  // not in this build or template folder
         for (const VariantRequest& request : family->heuristic(problem, device))
-            if (auto v = usable(Variant::try_resolve(request, schema, names), problem, device, "heuristic"))
+            if (auto v = usable(Variant::try_resolve(request, schema, names), problem, device, tensors, "heuristic"))
                 return {v->to_string(), "heuristic",
                         family->template_id + " heuristic rule for " + problem_bucket(problem)};
     }
@@ -77,20 +83,32 @@ AutoChooser::AutoChooser(std::vector<AutoFamily> families) : families_(std::move
 
 const std::string& AutoChooser::request() const { return kAuto; }
 
-Selection AutoChooser::choose(Runtime& runtime, const AttentionProblem& problem, int ordinal) {
-    return select_variant(runtime, problem, runtime.device(ordinal).info(), families_);
+Selection AutoChooser::choose(Runtime& runtime, const AttentionProblem& problem, int ordinal,
+                              const AttentionTensors* tensors) {
+    return select_variant(runtime, problem, runtime.device(ordinal).info(), tensors, families_);
 }
 
 void attention(Runtime& runtime, const AttentionProblem& problem, const AttentionBuffers& buffers, CUstream stream,
                const std::string& variant, int ordinal) {
     if (variant != kAuto) return runtime.attention(problem, buffers, stream, variant, ordinal);
-    // Stateless: one chooser serves every runtime and thread.
-    static AutoChooser chooser;
-    runtime.attention(problem, buffers, stream, chooser, ordinal);
+    runtime.attention(problem, buffers, stream, shared_auto_chooser(), ordinal);
 }
 
-Selection resolve(Runtime& runtime, const AttentionProblem& problem, const std::string& variant, int ordinal) {
-    if (variant == kAuto) return select_variant(runtime, problem, runtime.device(ordinal).info());
+void attention(Runtime& runtime, const AttentionProblem& problem, const AttentionTensors& tensors, CUstream stream,
+               const std::string& variant, int ordinal, const Workspace* workspace) {
+    if (variant != kAuto) return runtime.attention(problem, tensors, stream, variant, ordinal, workspace);
+    runtime.attention(problem, tensors, stream, shared_auto_chooser(), ordinal, workspace);
+}
+
+const Runtime::AttentionPlan& prepare(Runtime& runtime, const AttentionProblem& problem,
+                                      const AttentionTensors& tensors, const std::string& variant, int ordinal) {
+    if (variant != kAuto) return runtime.prepare(problem, tensors, variant, ordinal);
+    return runtime.prepare(problem, tensors, shared_auto_chooser(), ordinal);
+}
+
+Selection resolve(Runtime& runtime, const AttentionProblem& problem, const std::string& variant, int ordinal,
+                  const AttentionTensors* tensors) {
+    if (variant == kAuto) return select_variant(runtime, problem, runtime.device(ordinal).info(), tensors);
     return {runtime.variant(variant, &problem).to_string(), "explicit", "given by the caller"};
 }
 
