@@ -98,6 +98,7 @@ void to_json(json& j, const BenchRow& row) {
     j["us_graph"] = row.us_graph;
     j["us_eager"] = row.us_eager;
     j["tflops"] = row.us_graph > 0 ? p.flops() / row.us_graph / 1e6 : 0.0;
+    j["gbps"] = row.us_graph > 0 ? bench_bytes(p) / row.us_graph / 1e3 : 0.0;
     j["max_abs_err"] = row.max_abs_err ? json(*row.max_abs_err) : json(nullptr);
     j["device"] = row.device;
     j["variant"] = row.variant;
