@@ -1,5 +1,6 @@
 // Every correctness-catalogue variant compiles for sm_89 (L4) and sm_90 (H100) with no spills
-// and no stack, and its shared memory is checked against each device's opt-in limit.
+// and no stack (attention_mma, the sm_80+ family, for sm_80 (A100) too), and its shared memory
+// is checked against each device's opt-in limit.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -27,12 +28,12 @@ std::vector<std::string> catalogue(const std::string& id) {
     return out;
 }
 
-void compile_catalogue(const std::string& id) {
+void compile_catalogue(const std::string& id, std::vector<const char*> archs = {"sm_89", "sm_90"}) {
     test::TempDir dir;
     Runtime rt(test::test_config(dir.str()));
     std::vector<std::pair<Variant, Target>> jobs;
     for (const auto& text : catalogue(id))
-        for (const char* arch : {"sm_89", "sm_90"}) jobs.emplace_back(rt.variant(text), Target::parse(arch));
+        for (const char* arch : archs) jobs.emplace_back(rt.variant(text), Target::parse(arch));
     REQUIRE(jobs.size() >= 20);
     std::mutex mutex;
     std::vector<std::string> failures;
@@ -62,8 +63,8 @@ TEST_CASE("every attention_wmma catalogue variant compiles for sm_89 and sm_90",
     compile_catalogue("attention_wmma");
 }
 
-TEST_CASE("every attention_mma catalogue variant compiles for sm_89 and sm_90", "[compile][catalogue]") {
-    compile_catalogue("attention_mma");
+TEST_CASE("every attention_mma catalogue variant compiles for sm_80, sm_89 and sm_90", "[compile][catalogue]") {
+    compile_catalogue("attention_mma", {"sm_80", "sm_89", "sm_90"});
 }
 
 TEST_CASE("variants too big for a device are refused with the arithmetic, not launched", "[compile][catalogue]") {
