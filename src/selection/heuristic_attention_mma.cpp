@@ -98,6 +98,9 @@ std::vector<VariantRequest> attention_mma_heuristic(const AttentionProblem& p, c
         const long long ctas = static_cast<long long>(p.B) * p.Hkv * ceil_div(rows, block_m);
         const int splits = fill_splits(ctas, ceil_div(p.Skv, 32), 2 * kv_warps, 1, sms);
         out.push_back(mma(block_m, 32, warps, kv_warps, stages, splits).set("pack_gqa", 1));
+        // Half the rings for GPUs with less shared memory (sm_89: 99 KB; the 16-row D=128 form
+        // above takes 132 KB).
+        if (stages > 1) out.push_back(mma(block_m, 32, warps, kv_warps, 1, splits).set("pack_gqa", 1));
     }
     // Decode and very short prompts (Sq <= 16): one 16-row tile, the K/V tiles split over the
     // 4 warps of the CTA (kv_warps) and over CTAs (splits) until about half the SMs hold a CTA.

@@ -157,6 +157,14 @@ TEST_CASE("the heuristic's serving rules (to be measured on the H200)", "[servin
     has(pick("4,32,8,16,32768,128", true), "pack_gqa=1");
     // MQA decode at D=256: one stage (the rings of four kv groups must fit).
     has(pick("2,16,1,1,8192,256"), "block_m=16,block_n=32,warps=4,kv_warps=4,stages=1,");
+    // An L4 (sm_89, 99 KB of shared memory) gets the packed tile with single-stage rings.
+    DeviceInfo l4 = test::fake_h100();
+    l4.sm = 89;
+    l4.num_sms = 58;
+    l4.smem_per_block_optin = known_smem_optin(89);
+    has(select_variant(rt, problem("1,32,8,1,4096,128"), l4).variant,
+        "block_m=16,block_n=32,warps=4,kv_warps=4,stages=1,");
+    has(select_variant(rt, problem("1,32,8,1,4096,128"), l4).variant, "pack_gqa=1");
     // Without GQA the measured decode rule stays (B=2,Hq=16,Sq=1,Skv=4096: 28.3 us on the H100).
     has(pick("2,16,16,1,4096,128"), "block_m=16,block_n=32,warps=4,kv_warps=4,stages=2,splits=2,");
     has(pick("2,16,16,1,4096,128"), "pack_gqa=0");
