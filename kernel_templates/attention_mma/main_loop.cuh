@@ -27,7 +27,7 @@ __device__ __forceinline__ void main_loop(const FcAttentionParams& p, unsigned s
                                           const CtaCoord& cta, const Epilogue& epilogue) {
     const int lane = me.lane, g = me.g, tq = me.tq, warp_row0 = me.warp_row0;
     const int h = cta.h, b = cta.b, q0 = cta.q0;
-    const int hk = kv_head_of(p, h);
+    const int hk = kPackGqa ? h : kv_head_of(p, h);
     const KvRange kv = kv_range(p, cta, me);
     const int mask_from = kv.mask_from, t_first = kv.t_first, t_end = kv.t_end;
     // Each kv group has its own ring, loaded by its own kGroupThreads threads.
@@ -75,7 +75,22 @@ __device__ __forceinline__ void main_loop(const FcAttentionParams& p, unsigned s
         // V_{S-1} (both rings start full: a group with only a few tiles has all of them in
         // flight at once) and one more group may be in flight at the K wait. The whole CTA
         // loads Q; each kv group loads its own tiles.
-        load_tile<kBlockM, kThreads>(smem_base, q_tile, p.q_stride[2], p.Sq - q0, safe_src, tid);
+        if constexpr (kPackGqa) {
+            // Row r of the tile: position (q0 + r) / G of query head hk * G + (q0 + r) % G.
+            const int group = group_size(p), rows = rows_per_head(p);
+            const elem_t* q_batch = static_cast<const elem_t*>(p.q) + b * p.q_stride[0];
+            load_rows<kBlockM, kThreads>(
+                smem_base,
+                [&](int r) -> const elem_t* {
+                    const int row = q0 + r;
+                    if (row >= rows) return nullptr;
+                    const int pos = row / group;
+                    return q_batch + (hk * group + (row - pos * group)) * p.q_stride[1] + pos * p.q_stride[2];
+                },
+                safe_src, tid);
+        } else {
+            load_tile<kBlockM, kThreads>(smem_base, q_tile, p.q_stride[2], p.Sq - q0, safe_src, tid);
+        }
         cp_async::commit();
 #pragma unroll
         for (int s = 0; s < kStages; ++s) {

@@ -10,14 +10,29 @@
 namespace fc {
 namespace attention_mma {
 
+// Rows of the problem a CTA's tiles cover, per grid head. Without PackGQA a row is a query
+// position of query head h = blockIdx.y. With PackGQA blockIdx.y is a KV head and its
+// G = Hq / Hkv query heads share the tiles: row r is query position r / G of query head
+// hk * G + r % G, so the G heads of one position are adjacent (a causal tile still covers a
+// contiguous range of positions) and K/V are read once for all of them.
+__device__ __forceinline__ int group_size(const FcAttentionParams& p) { return p.Hq / p.Hkv; }
+__device__ __forceinline__ int rows_per_head(const FcAttentionParams& p) {
+    return kPackGqa ? p.Sq * group_size(p) : p.Sq;
+}
+__device__ __forceinline__ int grid_heads(const FcAttentionParams& p) { return kPackGqa ? p.Hkv : p.Hq; }
+// Query position of tile row `row` (rows of the grid head, not of the tile).
+__device__ __forceinline__ int query_pos(const FcAttentionParams& p, int row) {
+    return kPackGqa ? row / group_size(p) : row;
+}
+
 // Where a CTA works: its query tile, its share of the K/V tiles, head and batch.
-// blockIdx.x = qtile_index * splits + split.
+// blockIdx.x = qtile_index * splits + split; h is the query head (the KV head with PackGQA).
 struct CtaCoord {
     int n_qtiles, qtile, split, h, b, q0;
 };
 __device__ __forceinline__ CtaCoord cta_coord(const FcAttentionParams& p, int ctaid_x, int ctaid_y, int ctaid_z) {
     CtaCoord c;
-    c.n_qtiles = (p.Sq + kBlockM - 1) / kBlockM;
+    c.n_qtiles = (rows_per_head(p) + kBlockM - 1) / kBlockM;
     c.split = ctaid_x % kSplits;
     c.qtile = ctaid_x / kSplits;
     if (kCausal) c.qtile = c.n_qtiles - 1 - c.qtile;  // most K/V tiles first: shorter tail
@@ -60,10 +75,10 @@ struct KvRange {
 };
 __device__ __forceinline__ KvRange kv_range(const FcAttentionParams& p, const CtaCoord& cta, const LaneCoord& me) {
     KvRange r;
-    const int q_last = min(cta.q0 + kBlockM, p.Sq) - 1;
-    const int kv_end = visible_keys(p, q_last);
+    const int q_last = min(cta.q0 + kBlockM, rows_per_head(p)) - 1;
+    const int kv_end = visible_keys(p, query_pos(p, q_last));
     const int n_tiles = (kv_end + kBlockN - 1) / kBlockN;
-    r.mask_from = visible_keys(p, cta.q0) / kBlockN;
+    r.mask_from = visible_keys(p, query_pos(p, cta.q0)) / kBlockN;
     const int per_split = (n_tiles + kSplits - 1) / kSplits;
     r.t_begin = min(cta.split * per_split, n_tiles);
     r.t_end = min(r.t_begin + per_split, n_tiles);

@@ -34,8 +34,8 @@ struct WorkspacePartials {
 // the arrival barriers.
 __device__ __forceinline__ bool combine_splits(const FcAttentionParams& p, const CtaCoord& cta, const LaneCoord& me,
                                                bool leader, OAcc& o_acc, RowStat& m_log2, RowStat& row_sum) {
-    const long long tile_id = (static_cast<long long>(cta.b) * p.Hq + cta.h) * cta.n_qtiles + cta.qtile;
-    const long long counters_bytes = ((static_cast<long long>(p.B) * p.Hq * cta.n_qtiles * 4 + 255) / 256) * 256;
+    const long long tile_id = (static_cast<long long>(cta.b) * grid_heads(p) + cta.h) * cta.n_qtiles + cta.qtile;
+    const long long counters_bytes = ((static_cast<long long>(p.B) * grid_heads(p) * cta.n_qtiles * 4 + 255) / 256) * 256;
     float4* tile_part = reinterpret_cast<float4*>(static_cast<unsigned char*>(p.workspace) + counters_bytes) +
                         tile_id * kSplits * kPartialFloat4;
     // This lane's word of the (row warp, m-tile 0, d-tile 0) entry of a partial.

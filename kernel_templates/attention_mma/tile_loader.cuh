@@ -1,5 +1,6 @@
 // attention_mma: global -> shared tile copies of Q, K and V (16-byte cp.async into the
-// XOR-swizzled layout of common/swizzle.cuh, zero fill past the tensor's rows).
+// XOR-swizzled layout of common/swizzle.cuh, zero fill past the tensor's rows and in the
+// padding columns of a padded head dim).
 #pragma once
 #include "common/cp_async.cuh"
 #include "common/swizzle.cuh"
@@ -8,13 +9,12 @@
 namespace fc {
 namespace attention_mma {
 
-// Copy rows [0, kRows) of a row-major global tile (16-bit elements, `row_stride` elements
-// between rows) into a swizzled shared tile with kNThreads threads (`tid` in 0..kNThreads-1).
-// Rows >= rows_valid are zero-filled, not read. A tile with fewer 16-byte chunks than threads
-// (a small Q tile of a large CTA) leaves the surplus threads idle.
+// load_tile when every thread keeps one chunk column (kNThreads % kChunks == 0: head dims
+// 8..32, 64, 128, 256 and d_pad 16, 32): the original copy schedule. The padding chunks of a
+// padded head dim (a per-thread constant column) are zero-filled.
 template <int kRows, int kNThreads>
-__device__ __forceinline__ void load_tile(unsigned smem_tile, const elem_t* gtile, long long row_stride,
-                                          int rows_valid, const elem_t* safe_src, int tid) {
+__device__ __forceinline__ void load_tile_columns(unsigned smem_tile, const elem_t* gtile, long long row_stride,
+                                                  int rows_valid, const elem_t* safe_src, int tid) {
     constexpr int kTotal = kRows * kChunks;
     constexpr int kRowStep = kNThreads / kChunks;
     constexpr int kIters = kTotal >= kNThreads ? kTotal / kNThreads : 1;
@@ -23,6 +23,9 @@ __device__ __forceinline__ void load_tile(unsigned smem_tile, const elem_t* gtil
     if (kTotal < kNThreads && tid >= kTotal) return;
     const int chunk = tid % kChunks;
     const int row0 = tid / kChunks;
+    // The thread's column holds data (always, unless the head dim is padded).
+    constexpr bool kPadded = kValidChunks < kChunks;
+    const bool column_ok = !kPadded || chunk < kValidChunks;
     if constexpr ((kKvWarps > 1 || kWarps < 4) && kRowStep < 8 && kIters >= 8 / kRowStep) {
         // Small loaders (one kv group's warps, or a CTA of one or two warps): many copies per
         // thread, so the addressing matters. Visit each thread's rows grouped by row mod 8,
@@ -41,13 +44,16 @@ __device__ __forceinline__ void load_tile(unsigned smem_tile, const elem_t* gtil
             if (full) {
 #pragma unroll
                 for (int j = 0; j < kPerResidue; ++j) {
-                    cp_async::copy16_zfill(dst + j * 8 * kRowBytes, src, true);
+                    if constexpr (kPadded)
+                        cp_async::copy16_zfill(dst + j * 8 * kRowBytes, column_ok ? src : safe_src, column_ok);
+                    else
+                        cp_async::copy16_zfill(dst + j * 8 * kRowBytes, src, true);
                     src += 8 * row_stride;
                 }
             } else {
 #pragma unroll
                 for (int j = 0; j < kPerResidue; ++j) {
-                    const bool valid = row_r + 8 * j < rows_valid;
+                    const bool valid = column_ok && row_r + 8 * j < rows_valid;
                     cp_async::copy16_zfill(dst + j * 8 * kRowBytes, valid ? src : safe_src, valid);
                     src += 8 * row_stride;
                 }
@@ -59,10 +65,50 @@ __device__ __forceinline__ void load_tile(unsigned smem_tile, const elem_t* gtil
 #pragma unroll
         for (int i = 0; i < kIters; ++i) {
             const int row = row0 + i * kRowStep;
-            const bool valid = row < rows_valid;
+            const bool valid = column_ok && row < rows_valid;
             cp_async::copy16_zfill(smem_tile + swizzle::offset<kRowBytes>(row, chunk), valid ? src : safe_src, valid);
             src += step;
         }
+    }
+}
+
+// Copy rows [0, kRows) into a swizzled shared tile with kNThreads threads (`tid` in
+// 0..kNThreads-1), one row at a time from `row_src(row)`: a pointer to the row's first element,
+// or nullptr for a row to zero-fill. Copy i of a thread is chunk tid + i * kNThreads of the
+// row-major grid of kChunks chunks per row, so any chunk count works (padded head dims whose
+// chunk count does not divide the thread count; PackGQA's Q rows, which are not one strided
+// range). Chunks at or past kValidChunks are zero-filled, not read.
+template <int kRows, int kNThreads, class RowSrc>
+__device__ __forceinline__ void load_rows(unsigned smem_tile, const RowSrc& row_src, const elem_t* safe_src, int tid) {
+    constexpr int kTotal = kRows * kChunks;
+    constexpr int kCopies = (kTotal + kNThreads - 1) / kNThreads;
+#pragma unroll
+    for (int i = 0; i < kCopies; ++i) {
+        const int idx = tid + i * kNThreads;
+        if (kTotal % kNThreads != 0 && idx >= kTotal) break;
+        const int row = idx / kChunks;
+        const int chunk = idx % kChunks;
+        const elem_t* src = row_src(row);
+        const bool valid = src != nullptr && chunk < kValidChunks;
+        cp_async::copy16_zfill(smem_tile + swizzle::offset<kRowBytes>(row, chunk), valid ? src + chunk * 8 : safe_src,
+                               valid);
+    }
+}
+
+// Copy rows [0, kRows) of a row-major global tile (16-bit elements, `row_stride` elements
+// between rows) into a swizzled shared tile with kNThreads threads (`tid` in 0..kNThreads-1).
+// Rows >= rows_valid are zero-filled, not read, and so are the padding chunks of a padded head
+// dim. A tile with fewer 16-byte chunks than threads (a small Q tile of a large CTA) leaves
+// the surplus threads idle.
+template <int kRows, int kNThreads>
+__device__ __forceinline__ void load_tile(unsigned smem_tile, const elem_t* gtile, long long row_stride,
+                                          int rows_valid, const elem_t* safe_src, int tid) {
+    if constexpr (kNThreads % kChunks != 0) {
+        // A chunk count that does not divide the threads (d_pad = 48, 80, 96, ...): the generic copy.
+        load_rows<kRows, kNThreads>(
+            smem_tile, [&](int row) { return row < rows_valid ? gtile + row * row_stride : nullptr; }, safe_src, tid);
+    } else {
+        load_tile_columns<kRows, kNThreads>(smem_tile, gtile, row_stride, rows_valid, safe_src, tid);
     }
 }
 

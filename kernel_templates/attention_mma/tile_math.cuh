@@ -9,6 +9,7 @@
 #include "common/softmax.cuh"
 #include "common/swizzle.cuh"
 #include "attention_mma/config.cuh"
+#include "attention_mma/scheduler.cuh"
 
 namespace fc {
 namespace attention_mma {
@@ -36,7 +37,7 @@ __device__ __forceinline__ void mask_tile(SAcc& s_acc, const FcAttentionParams& 
     for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
         for (int hf = 0; hf < 2; ++hf) {
-            const int limit = visible_keys(p, q0 + warp_row0 + mt * 16 + hf * 8 + g) - key0;
+            const int limit = visible_keys(p, query_pos(p, q0 + warp_row0 + mt * 16 + hf * 8 + g)) - key0;
 #pragma unroll
             for (int nt = 0; nt < kNTiles; ++nt)
 #pragma unroll

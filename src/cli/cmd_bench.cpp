@@ -94,7 +94,7 @@ void register_bench(CLI::App& app, Context& context) {
         bool list = false;
     };
     auto args = std::make_shared<Args>();
-    cmd->add_option("--set", args->set, "mission | small | sweep | all")->capture_default_str();
+    cmd->add_option("--set", args->set, "mission | small | sweep | all | decode | headdims | serving")->capture_default_str();
     cmd->add_option("--shape", args->shapes, "B,Hq,Hkv,Sq,Skv,D instead of a set (repeatable)");
     cmd->add_flag("--causal", args->causal, "with --shape: causal");
     cmd->add_option("--variant", args->variants, "auto or a variant (repeatable)")->capture_default_str();

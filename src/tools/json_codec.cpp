@@ -105,6 +105,7 @@ void to_json(json& j, const BenchRow& row) {
     j["us_graph"] = time(row.us_graph);
     j["us_eager"] = time(row.us_eager);
     j["tflops"] = row.us_graph > 0 ? json(p.flops() / row.us_graph / 1e6) : json(nullptr);
+    j["gbps"] = row.us_graph > 0 ? json(bench_bytes(p) / row.us_graph / 1e3) : json(nullptr);
     j["max_abs_err"] = row.max_abs_err ? json(*row.max_abs_err) : json(nullptr);
     j["device"] = text(row.device);
     j["variant"] = text(row.variant);

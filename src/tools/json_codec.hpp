@@ -25,7 +25,7 @@ std::vector<std::string> probe_variants(const nlohmann::json& document);
 FLASHCORE_JSON_CODEC(ProbeResult);
 
 // A row in ../shared/bench/sdpa_anchor.py's schema: the problem's fields with torch's dtype name,
-// plus impl, us_graph, us_eager, tflops (derived), max_abs_err (null when not checked), device,
+// plus impl, us_graph, us_eager, tflops and gbps (derived), max_abs_err (null when not checked), device,
 // variant, selection, reference.
 FLASHCORE_JSON_CODEC(BenchRow);
 

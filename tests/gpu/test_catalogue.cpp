@@ -1,7 +1,8 @@
 // The correctness catalogues (tests/catalogue/<template>.txt) on the GPU: every listed variant
 // on the mission shape and on shapes that are not tile multiples (tails, Sq = 1, Sq != Skv,
-// GQA, causal with empty rows), each run crash-isolated in `flashcore probe` children with
-// fresh inputs, NaN-poisoned outputs and a CPU fp64 reference.
+// GQA, causal with empty rows, decode with GQA 32:8 and MQA over Skv = 4097), each run
+// crash-isolated in `flashcore probe` children with fresh inputs, NaN-poisoned outputs and a
+// CPU fp64 reference.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -40,7 +41,11 @@ struct Outcome {
 };
 
 // Runs the catalogue of `template_id` and returns its tally; CHECKs every run.
-const std::vector<std::string> kDefaultShapes = {"1,8,8,512,512", "2,4,2,77,1013", "1,4,4,1,333", "1,2,1,1013,77"};
+// The mission shape, tails, Sq = 1, Sq != Skv, GQA, causal with empty rows; then decode and
+// speculative decode over an odd Skv: GQA 32:8 at Sq = 1 and 16 (4 and 64 packed rows), MQA at
+// Sq = 5 (40 packed rows, a partial tile).
+const std::vector<std::string> kDefaultShapes = {"1,8,8,512,512", "2,4,2,77,1013", "1,4,4,1,333", "1,2,1,1013,77",
+                                                 "1,32,8,1,4097", "2,32,8,16,4097", "1,8,1,5,4097"};
 
 Outcome run_catalogue(const std::string& template_id, const std::vector<std::string>& shapes = kDefaultShapes) {
     test::TempDir cache;
@@ -142,7 +147,10 @@ TEST_CASE("auto through the one-call API is correct on odd shapes", "[gpu][auto]
     const char* shapes[] = {"1,8,8,512,512,64", "1,3,3,77,77,64",   "2,8,2,1,1013,128", "1,32,8,1000,1000,128",
                             "3,5,5,129,257,64", "1,4,4,1013,77,128", "2,16,16,1,4096,128", "1,2,1,333,999,64",
                             "1,1,1,17,5,128",   "4,6,3,63,65,64",   "1,2,2,300,300,256", "2,8,2,1013,4097,128",
-                            "1,4,1,4097,1013,80", "2,8,8,700,700,96",  "1,16,16,129,129,192"};
+                            "1,4,1,4097,1013,80", "2,8,8,700,700,96",  "1,16,16,129,129,192",
+                            // serving: decode under GQA/MQA (PackGQA), padded head dims
+                            "2,32,8,1,4097,128", "1,8,1,16,2049,128", "2,8,2,3,1029,96", "2,4,4,129,257,80",
+                            "1,4,2,77,333,160", "1,2,2,300,300,192", "1,3,3,65,65,32",  "1,2,1,33,100,8"};
     int n = 0;
     for (const char* shape : shapes) {
         for (bool causal : {false, true}) {
@@ -150,6 +158,7 @@ TEST_CASE("auto through the one-call API is correct on odd shapes", "[gpu][auto]
             p.causal = causal;
             p.dtype = (n++ % 2) ? DType::bf16 : DType::f16;
             INFO(p.to_string() << " -> " << resolve(rt, p).variant);
+            CHECK(resolve(rt, p).source != "fallback");  // every D multiple of 8 up to 256 runs a fast family
             AttentionInputs in = make_random_inputs(p, fresh_seed());
             DeviceBuffer q(dev, in.q_bytes.size()), k(dev, in.k_bytes.size()), v(dev, in.v_bytes.size()),
                 o(dev, in.q_bytes.size());

@@ -1,5 +1,6 @@
 // Every correctness-catalogue variant compiles for sm_89 (L4) and sm_90 (H100) with no spills
-// and no stack, and its shared memory is checked against each device's opt-in limit.
+// and no stack (attention_mma, the sm_80+ family, for sm_80 (A100) too), and its shared memory
+// is checked against each device's opt-in limit.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -66,8 +67,8 @@ TEST_CASE("every attention_wmma catalogue variant compiles for sm_89 and sm_90",
     compile_catalogue("attention_wmma");
 }
 
-TEST_CASE("every attention_mma catalogue variant compiles for sm_89 and sm_90", "[compile][catalogue]") {
-    compile_catalogue("attention_mma");
+TEST_CASE("every attention_mma catalogue variant compiles for sm_80, sm_89 and sm_90", "[compile][catalogue]") {
+    compile_catalogue("attention_mma", {"sm_80", "sm_89", "sm_90"});
 }
 
 TEST_CASE("every attention_wgmma catalogue variant compiles for sm_90a with no spill or warning", "[compile][catalogue]") {

@@ -176,7 +176,7 @@ TEST_CASE("auto picks the tuned record, else the heuristic, else the reference",
     CHECK(select_variant(rt, p, h100).source == "heuristic");
 
     // Shapes the fast family cannot take fall back to the reference.
-    AttentionProblem odd = AttentionProblem::from_shape("1,2,2,64,64,96");
+    AttentionProblem odd = AttentionProblem::from_shape("1,2,2,64,64,100");  // D not a multiple of 8
     Selection fallback = select_variant(rt, odd, h100);
     CHECK(fallback.source == "fallback");
     CHECK(fallback.variant == "reference_attention:dtype=f16");

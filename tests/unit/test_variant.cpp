@@ -169,12 +169,14 @@ TEST_CASE("attention_wmma and attention_mma constraints reject impossible tiles 
     rejected("attention_mma:block_m=128,warps=4,kv_warps=2,head_dim=64", "row_warps=2");
     rejected("attention_mma:block_m=16,block_n=128,warps=8,kv_warps=8,stages=3,head_dim=128", "K/V rings");
     // Bound fields follow the problem; a problem the family cannot take is a clear error.
-    AttentionProblem odd = AttentionProblem::from_shape("1,2,2,64,64,96");
+    // (attention_mma takes any multiple of 8 up to 256.)
+    AttentionProblem odd = AttentionProblem::from_shape("1,2,2,64,64,100");
     try {
         parse_variant("attention_mma", embedded, problem_names(odd));
-        FAIL_CHECK("accepted D=96");
+        FAIL_CHECK("accepted D=100");
     } catch (const Error& e) {
         CHECK(e.code() == ErrorCode::bad_problem);
-        CHECK_THAT(e.info().message, Catch::Contains("D=96") && Catch::Contains("{64, 128, 256}"));
+        CHECK_THAT(e.info().message, Catch::Contains("D=100") && Catch::Contains("{8, 16, 24,") &&
+                                         Catch::Contains("248, 256}"));
     }
 }

@@ -11,10 +11,15 @@
 
 namespace flashcore {
 
-// The sets of sdpa_anchor.py: "mission", "small", "sweep", "all" (shapes only; dtype and
-// causal come with each entry where the anchor fixes them).
+// The sets of sdpa_anchor.py: "mission", "small", "sweep", "all" (= the three), "decode",
+// "headdims", "serving" (= decode + headdims); shapes only, causal fixed per entry, dtype
+// set by the caller.
 std::vector<AttentionProblem> bench_shape_set(const std::string& name);  // throws bad_input for unknown
 const std::vector<std::string>& bench_set_names();
+
+// Bytes a call must move at least: Q, K and V read once, O written once (sdpa_anchor.py's
+// gbps numerator: GB/s = bench_bytes / us / 1e3).
+double bench_bytes(const AttentionProblem& problem);
 
 struct BenchRow {
     std::string impl;     // "flashcore-auto" or "flashcore:<template>"
@@ -29,7 +34,7 @@ struct BenchRow {
 };
 
 // One JSON line (the codec of tools/json_codec.hpp): impl, dtype (torch's name), B, Hq, Hkv,
-// Sq, Skv, D, causal, us_graph, us_eager, tflops, max_abs_err, device, plus
+// Sq, Skv, D, causal, us_graph, us_eager, tflops, gbps, max_abs_err, device, plus
 // variant/selection/reference.
 std::string bench_row_json(const BenchRow& row);
 
