@@ -10,7 +10,10 @@ if [ -n "${FLASHCORE_DEPS_ROOT:-}" ]; then
   echo "error: FLASHCORE_DEPS_ROOT=$FLASHCORE_DEPS_ROOT has no include/spdlog" >&2
   exit 1
 fi
-packages=(cmake g++ make libspdlog-dev libfmt-dev catch2 libxxhash-dev libcli11-dev nlohmann-json3-dev)
+# libhiredis-dev + redis-server: the Redis cache tier (headers at build time, the library opened
+# at run time) and the server its tests start on 127.0.0.1.
+packages=(cmake g++ make libspdlog-dev libfmt-dev catch2 libxxhash-dev libcli11-dev nlohmann-json3-dev
+          libhiredis-dev redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
