@@ -28,8 +28,9 @@ public:
     // cuda_fp16.h, saying which folders were tried and to set CUDA_HOME. Without NVRTC it
     // returns a toolkit that cannot compile (compiler_available() false), never throws.
     static Toolkit locate(const std::string& cuda_home = {}, const std::string& nvrtc_library = {});
-    // A toolkit known only by recorded facts: keys as that toolkit's, no compiling.
-    static Toolkit recorded(const ToolkitFacts& facts);
+    // A toolkit known only by recorded facts: keys as that toolkit's, no compiling
+    // (`why_no_compiler`: why this host cannot compile, for its messages).
+    static Toolkit recorded(const ToolkitFacts& facts, const std::string& why_no_compiler = {});
 
     bool compiler_available() const { return unavailable_reason_.empty(); }
     // Why this toolkit cannot compile ("" when it can).

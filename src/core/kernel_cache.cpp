@@ -104,7 +104,7 @@ void KernelCache::load_recorded_toolkits() {
     for (const auto& tier : prebuilt_) absorb(*tier);
     std::sort(groups.begin(), groups.end(),
               [](const ToolkitFacts& a, const ToolkitFacts& b) { return a.nvrtc_version > b.nvrtc_version; });
-    for (const auto& facts : groups) recorded_.push_back(std::make_unique<Toolkit>(Toolkit::recorded(facts)));
+    for (const auto& facts : groups) recorded_.push_back(std::make_unique<Toolkit>(Toolkit::recorded(facts, toolkit_.unavailable_reason())));
     if (recorded_.empty())
         detail::log().warn("{}; and the cache folders record no toolkit, so no cached kernel can be found",
                            toolkit_.unavailable_reason());

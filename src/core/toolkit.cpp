@@ -38,13 +38,13 @@ Toolkit::Toolkit(const Toolkit& other)
     digests_ = other.digests_;
 }
 
-Toolkit Toolkit::recorded(const ToolkitFacts& facts) {
+Toolkit Toolkit::recorded(const ToolkitFacts& facts, const std::string& why_no_compiler) {
     Toolkit toolkit;
     toolkit.nvrtc_version_ = facts.nvrtc_version;
     toolkit.digests_ = facts.header_digests;
     toolkit.recorded_ = true;
-    toolkit.unavailable_reason_ = "a toolkit known from the cache's records (NVRTC " + facts.nvrtc_version +
-                                  ") cannot compile";
+    toolkit.unavailable_reason_ = (why_no_compiler.empty() ? std::string("no NVRTC here") : why_no_compiler) +
+                                  "; keys follow the cache's record of NVRTC " + facts.nvrtc_version;
     return toolkit;
 }
 

@@ -21,7 +21,7 @@ flashcore_cli_test("cache: FLASHCORE_TEMPLATE_DIR that does not exist is bad inp
   ENV "FLASHCORE_TEMPLATE_DIR=/nonexistent" COMMAND ${_cli} cache stats)
 flashcore_cli_test("cache: a wildcard that expands too far is refused before compiling" EXIT 2
   MATCH "expands to more than 4096 variants"
-  COMMAND ${_cli} build "attention_wmma:block_m=*,block_n=*,warps=*,copy=*,stages=*,p_dtype=*,causal=*,stage=*" --arch sm_89)
+  COMMAND ${_cli} build "attention_wmma:block_m=*,block_n=*,warps=*,copy=*,stages=*,p_dtype=*,causal=*,stage=*,dtype=*,head_dim=*,fault=*" --arch sm_89)
 
 foreach(script kill_storm cache_read_only cache_deploy)
   add_test(NAME "cli: cache ${script}" COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/${script}.sh)

@@ -395,10 +395,10 @@ TEST_CASE("a wildcard pattern has an expansion limit", "[hardening][variant]") {
     Error e = test::error_from([&] { expand_variant_pattern("toy_attention:threads=*,smem_kb=*", registry, nullptr, nullptr, 4); });
     CHECK(e.is_usage_error());
     CHECK_THAT(e.what(), Catch::Contains("more than 4 variants"));
-    TemplateRegistry embedded({});
+    TemplateRegistry embedded(std::vector<std::string>{});
     auto start = std::chrono::steady_clock::now();
     Error big = test::error_from([&] {
-        expand_variant_pattern("attention_wmma:block_m=*,block_n=*,warps=*,copy=*,stages=*,p_dtype=*,causal=*,stage=*",
+        expand_variant_pattern("attention_wmma:block_m=*,block_n=*,warps=*,copy=*,stages=*,p_dtype=*,causal=*,stage=*,dtype=*,head_dim=*,fault=*",
                                embedded);
     });
     CHECK_THAT(big.what(), Catch::Contains("more than 4096 variants"));

@@ -133,6 +133,7 @@ TEST_CASE("3 processes with separate disk caches sharing one Redis compile each 
     CHECK(other == 0);
     std::printf("redis fleet: %d processes x 4 variants: %d compiles, %d remote hits\n", kChildren,
                 compiled[0] + compiled[1] + compiled[2] + compiled[3], remote);
+    std::fflush(stdout);  // before any later fork copies the buffer
 }
 
 TEST_CASE("Redis killed mid-run and restarted: no failure, one warning, no corrupt entry", "[remote]") {

@@ -51,13 +51,22 @@ fc cache verify >/dev/null 2>&1; fc cache prune >/dev/null 2>&1
 echo "\$ find debris after verify + prune"; find "$work/c/v1" \( -name '.tmp-*' -o -name '*.tmp.*' -o -name '.probe-*' -o -path '*quarantine/*' \) -maxdepth 3 | sed "s|$work|W|"
 fc cache clear >/dev/null 2>&1
 echo "\$ find debris after clear"; find "$work/c/v1" \( -name '.tmp-*' -o -name '*.tmp.*' -o -name '.probe-*' \) | sed "s|$work|W|"
-echo "## 9. clear while a compile holds its lock"
-rm -rf "$work/c"
-v='attention_mma:block_m=64,block_n=64,stages=2'
-( fc build "$v" --arch sm_90 --json 2>&1 | grep -o '"source":"[a-z]*"' | sed 's/^/first: /' ) &
-sleep 1.5; fc cache clear >/dev/null 2>&1
-fc build "$v" --arch sm_90 --json 2>&1 | grep -o '"source":"[a-z]*"' | sed 's/^/second: /'
-wait
+echo "## 9. clear while another process holds a key's lock (a python fcntl lock stands in for a compiler)"
+rm -rf "$work/c" "$work/k"
+v=toy_attention:threads=256
+key=$(FLASHCORE_CACHE_DIR=$work/k fc build "$v" --arch sm_89 --json | sed -E 's/.*"key":"([0-9a-f]+)".*/\1/')
+fc cache stats >/dev/null 2>&1   # creates v1/locks
+lock="$work/c/v1/locks/$key.lock"
+python3 -c 'import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDWR|os.O_CREAT); fcntl.lockf(fd, fcntl.LOCK_EX); open(sys.argv[2],"w").close(); time.sleep(8)' "$lock" "$work/held" &
+holder=$!
+while [ ! -e "$work/held" ]; do sleep 0.05; done
+show fc cache clear --json
+echo "lock file after clear: $([ -e "$lock" ] && echo kept || echo unlinked)"
+start=$(date +%s.%N)
+echo "\$ timeout 4 flashcore build $v (the holder is still alive), FLASHCORE_CACHE_LOCK_TIMEOUT=2s"
+FLASHCORE_CACHE_LOCK_TIMEOUT=2s timeout 4 "$cli" --template-dir "$tpl" build "$v" --arch sm_89 --json 2>&1 | grep -o '"source":"[a-z]*"\|waited.*lock' | head -2
+echo "rc=${PIPESTATUS[0]} after $(echo "$(date +%s.%N) - $start" | bc | cut -c1-4) s"
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
 echo "## 10. smaller"
 show env FLASHCORE_TEMPLATE_DIR=/nonexistent "$cli" cache stats
 rm -rf "$work/c"; build6
