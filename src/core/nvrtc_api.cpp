@@ -19,6 +19,9 @@ std::vector<std::string> candidates(const std::string& library) {
     for (const char* var : {"CUDA_HOME", "CUDA_PATH"})
         if (const char* v = std::getenv(var); v && *v) out.push_back(std::string(v) + "/lib64/" + soname);
     out.push_back("/usr/local/cuda/lib64/" + soname);
+#ifdef FLASHCORE_BUILD_NVRTC_DIR
+    out.push_back(std::string(FLASHCORE_BUILD_NVRTC_DIR) + "/" + soname);  // where the build found the toolkit
+#endif
     return out;
 }
 
