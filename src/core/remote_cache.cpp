@@ -166,6 +166,14 @@ RemoteCache::RemoteCache(const std::string& url, CacheStats& stats)
 
 RemoteCache::~RemoteCache() = default;
 
+bool RemoteCache::supported() {
+#ifdef FLASHCORE_HAVE_HIREDIS
+    return true;
+#else
+    return false;
+#endif
+}
+
 std::string RemoteCache::entry_name(const std::string& key) { return "flashcore:v1:entry:" + key; }
 std::string RemoteCache::lock_name(const std::string& key) { return "flashcore:v1:lock:" + key; }
 

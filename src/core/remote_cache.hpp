@@ -38,6 +38,9 @@ public:
     RemoteCache(const RemoteCache&) = delete;
     RemoteCache& operator=(const RemoteCache&) = delete;
 
+    // Whether this build has the tier (libhiredis-dev was there when it was built).
+    static bool supported();
+
     const std::string& url() const { return url_; }
     const RemoteAddress& address() const { return address_; }
 
