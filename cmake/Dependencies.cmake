@@ -19,3 +19,15 @@ target_link_libraries(flashcore_spdlog INTERFACE fmt::fmt-header-only Threads::T
 find_path(FLASHCORE_XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
 add_library(flashcore_xxhash INTERFACE)
 target_include_directories(flashcore_xxhash SYSTEM INTERFACE ${FLASHCORE_XXHASH_INCLUDE_DIR})
+
+# hiredis (Debian's libhiredis-dev) for the Redis cache tier: headers only, the library is
+# opened at run time. Without the headers the tier is left out (FLASHCORE_REMOTE_CACHE then
+# says so).
+find_path(FLASHCORE_HIREDIS_INCLUDE_DIR hiredis/hiredis.h)
+add_library(flashcore_hiredis INTERFACE)
+if(FLASHCORE_HIREDIS_INCLUDE_DIR)
+  target_include_directories(flashcore_hiredis SYSTEM INTERFACE ${FLASHCORE_HIREDIS_INCLUDE_DIR})
+  target_compile_definitions(flashcore_hiredis INTERFACE FLASHCORE_HAVE_HIREDIS=1)
+else()
+  message(STATUS "hiredis headers not found (libhiredis-dev): the Redis cache tier is left out")
+endif()

@@ -46,7 +46,7 @@ function(flashcore_layer name)
   target_include_directories(flashcore_${name} PRIVATE "${CMAKE_CURRENT_BINARY_DIR}/generated/include")
   target_include_directories(flashcore_${name} SYSTEM PRIVATE ${CUDAToolkit_INCLUDE_DIRS})
   target_link_libraries(flashcore_${name} PRIVATE flashcore_spdlog nlohmann_json::nlohmann_json flashcore_xxhash
-                                                  CUDA::nvrtc Threads::Threads)
+                                                  flashcore_hiredis Threads::Threads)
   target_compile_options(flashcore_${name} PRIVATE -Wall -Wextra -Wno-missing-field-initializers)
   set_target_properties(flashcore_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()

@@ -11,9 +11,11 @@ if [ -n "${FLASHCORE_DEPS_ROOT:-}" ]; then
   exit 1
 fi
 # pkgconf, binutils: the package tests (pkg-config file, exported-symbol check with nm);
-# python3-dev, python3-venv: the Python package test (pip install into a venv).
+# python3-dev, python3-venv: the Python package test (pip install into a venv);
+# libhiredis-dev + redis-server: the Redis cache tier (headers at build time, the library opened
+# at run time) and the server its tests start on 127.0.0.1.
 packages=(cmake g++ make libspdlog-dev libfmt-dev catch2 libxxhash-dev libcli11-dev nlohmann-json3-dev pkgconf binutils
-          python3-dev python3-venv)
+          python3-dev python3-venv libhiredis-dev redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,7 @@ enum class ErrorCode {
     resource_exceeded,  // shared memory / threads over the device limit
     jit_forbidden,      // FLASHCORE_JIT=forbid and the cubin is not cached
     no_driver,          // libcuda.so.1 could not be opened
+    no_compiler,        // NVRTC could not be opened (a cache miss cannot be compiled here)
     no_device,          // a driver but no usable GPU
     driver_error,       // any other CUDA driver failure
     launch_fault,       // a kernel faulted (sticky error); the context is poisoned

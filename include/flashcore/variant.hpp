@@ -84,10 +84,17 @@ Variant parse_variant(const std::string& text, const TemplateRegistry& registry,
 std::optional<Variant> try_parse_variant(const std::string& text, const TemplateRegistry& registry,
                                          const NameLookup& problem = nullptr, std::string* why = nullptr);
 
+// The most variants one pattern may expand to, and the most combinations it may try.
+inline constexpr size_t kMaxPatternVariants = 4096;
+inline constexpr size_t kMaxPatternCombinations = 1u << 20;
+
 // Expands a pattern whose values may be `*` (every allowed value) or `a|b|c` into every
-// valid variant (invalid combinations are skipped and counted in `rejected`).
+// valid variant (invalid combinations are skipped and counted in `rejected`). Throws
+// Error(bad_input) when it would give more than `limit` variants or try more than
+// kMaxPatternCombinations combinations, with the count, before compiling anything.
 std::vector<Variant> expand_variant_pattern(const std::string& pattern, const TemplateRegistry& registry,
-                                            size_t* rejected = nullptr, const NameLookup& problem = nullptr);
+                                            size_t* rejected = nullptr, const NameLookup& problem = nullptr,
+                                            size_t limit = kMaxPatternVariants);
 
 // The parameters whose values differ, as "name: a -> b" (for bisect and cache-miss reasons).
 std::vector<std::string> variant_differences(const Variant& from, const Variant& to);

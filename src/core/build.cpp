@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/logging.hpp"
+#include "core/nvtx.hpp"
 #include "flashcore/error.hpp"
 #include "flashcore/render.hpp"
 #include "flashcore/runtime.hpp"
@@ -31,16 +32,19 @@ void check_target(const Variant& variant, const Target& exact) {
              variant.to_string(), exact.to_string());
 }
 
-// The disk tier, else NVRTC (once across processes: the key's lock), storing what it compiles.
+// The disk tiers, then the remote one, else NVRTC — once across the processes of a host (the
+// key's disk lock) and across a fleet (the remote tier's lock) — storing what it compiles.
 std::shared_ptr<const CacheEntry> find_or_compile(KernelCache& cache, const Variant& variant,
                                                   const CompileOptions& options, const Target& target,
                                                   const KeyComponents& components, const Source& source,
                                                   CacheSource& from) {
     const std::string key = components.key();
-    if (auto entry = cache.find_on_disk(key)) {
-        from = CacheSource::disk;
-        return std::make_shared<const CacheEntry>(std::move(*entry));
-    }
+    auto found = [&](CacheEntry&& entry, CacheSource where) {
+        from = where;
+        return std::make_shared<const CacheEntry>(std::move(entry));
+    };
+    if (auto entry = cache.find_on_disk(key)) return found(std::move(*entry), CacheSource::disk);
+    if (auto entry = cache.find_remote(components)) return found(std::move(*entry), CacheSource::remote);
     const std::string why = cache.explain_miss(components);
     detail::log().info("miss variant={} arch={} key={}: {}", variant.to_string(), target.to_string(), key, why);
     if (cache.jit_mode() == JitMode::forbid) {
@@ -54,21 +58,39 @@ std::shared_ptr<const CacheEntry> find_or_compile(KernelCache& cache, const Vari
         info.arch = target.to_string();
         throw Error(std::move(info));
     }
-    // One process compiles; the others wait on the lock and then find the entry on disk.
-    DiskCache::KeyLock lock = cache.lock(key);
-    if (lock.held())
-        if (auto entry = cache.find_on_disk(key)) {
-            from = CacheSource::disk;
-            return std::make_shared<const CacheEntry>(std::move(*entry));
-        }
+    DiskCache::KeyLock lock;
+    std::shared_ptr<KernelCache::FleetLock> fleet_lock;
+    if (cache.toolkit().compiler_available()) {
+        // One process compiles; the others wait on the lock and then find the entry on disk.
+        lock = cache.lock(key);
+        if (lock.held())
+            if (auto entry = cache.find_on_disk(key)) return found(std::move(*entry), CacheSource::disk);
+        if (auto entry = cache.fleet_single_flight(components, fleet_lock))
+            return found(std::move(*entry), CacheSource::remote);
+    }
     auto entry = std::make_shared<CacheEntry>();
     entry->key = key;
     entry->components = components;
-    entry->compiled = compile(source, options, target, cache.toolkit(), variant.to_string());
+    {
+        detail::NvtxRange range("flashcore compile", variant.to_string());
+        entry->compiled = compile(source, options, target, cache.toolkit(), variant.to_string());
+    }
     entry->created_unix_ms = now_unix_ms();
     from = CacheSource::compiled;
-    cache.store_compiled(*entry);
+    cache.store_compiled(*entry, source.system_headers);
     return entry;
+}
+
+// The key components of a rendered variant: for this host's toolkit, or — when it cannot
+// compile — for the first recorded toolkit whose key a tier holds.
+KeyComponents components_for(KernelCache& cache, const Variant& variant, const CompileOptions& options,
+                             const Target& exact, const Source& source) {
+    std::vector<const Toolkit*> toolkits = cache.key_toolkits();
+    for (const Toolkit* toolkit : toolkits) {
+        KeyComponents c = key_components(variant, options, exact, source, *toolkit);
+        if (toolkits.size() == 1 || cache.has_entry(c.key())) return c;
+    }
+    return key_components(variant, options, exact, source, *toolkits.front());
 }
 
 }  // namespace
@@ -89,7 +111,7 @@ CacheLookup Runtime::build(const Variant& variant, const Target& target, const C
                            result.entry->key);
     } else {
         const Source source = render(variant, templates_);
-        const KeyComponents components = key_components(variant, options, exact, source, cache_->toolkit());
+        const KeyComponents components = components_for(*cache_, variant, options, exact, source);
         result.entry = cache_->single_flight(
             components.key(),
             [&](CacheSource& from) { return find_or_compile(*cache_, variant, options, exact, components, source, from); },

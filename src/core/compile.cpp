@@ -1,12 +1,11 @@
 #include "flashcore/compile.hpp"
 
-#include <nvrtc.h>
-
 #include <algorithm>
 #include <chrono>
 #include <regex>
 #include <set>
 
+#include "core/nvrtc_api.hpp"
 #include "flashcore/error.hpp"
 
 namespace flashcore {
@@ -162,17 +161,18 @@ namespace {
 
 // Owns an nvrtcProgram so every exit path destroys it.
 struct Program {
+    const detail::NvrtcApi& api;
     nvrtcProgram handle = nullptr;
     ~Program() {
-        if (handle) nvrtcDestroyProgram(&handle);
+        if (handle) api.nvrtcDestroyProgram(&handle);
     }
 };
 
-std::string program_log(nvrtcProgram program) {
+std::string program_log(const detail::NvrtcApi& api, nvrtcProgram program) {
     size_t size = 0;
-    if (nvrtcGetProgramLogSize(program, &size) != NVRTC_SUCCESS || size == 0) return {};
+    if (api.nvrtcGetProgramLogSize(program, &size) != NVRTC_SUCCESS || size == 0) return {};
     std::string log(size, '\0');
-    if (nvrtcGetProgramLog(program, log.data()) != NVRTC_SUCCESS) return {};
+    if (api.nvrtcGetProgramLog(program, log.data()) != NVRTC_SUCCESS) return {};
     while (!log.empty() && (log.back() == '\0' || log.back() == '\n')) log.pop_back();
     return log;
 }
@@ -185,13 +185,13 @@ std::string first_error_line(const std::string& log) {
     return log.substr(start, log.find('\n', pos) - start);
 }
 
-[[noreturn]] void nvrtc_failure(nvrtcResult rc, const std::string& what, const std::string& log,
-                                const std::string& variant, const Target& target) {
+[[noreturn]] void nvrtc_failure(const detail::NvrtcApi& api, nvrtcResult rc, const std::string& what,
+                                const std::string& log, const std::string& variant, const Target& target) {
     ErrorInfo info;
     info.stage = Stage::compile;
     info.code = ErrorCode::compile_failed;
     info.native = rc;
-    info.message = what + ": " + nvrtcGetErrorString(rc) + (log.empty() ? "" : " — " + first_error_line(log));
+    info.message = what + ": " + api.nvrtcGetErrorString(rc) + (log.empty() ? "" : " — " + first_error_line(log));
     info.log = log;
     info.variant = variant;
     info.arch = target.to_string();
@@ -210,41 +210,49 @@ Compiled compile(const Source& source, const CompileOptions& options, const Targ
              "NVRTC " + toolkit.nvrtc_version() + " cannot target " + target.to_string() + " (it supports sm " + list + ")",
              variant_text, target.to_string());
     }
+    const detail::NvrtcApi* nvrtc = toolkit.compiler_available() ? detail::nvrtc_api() : nullptr;
+    if (!nvrtc)
+        fail(Stage::compile, ErrorCode::no_compiler,
+             "cannot compile here: " + toolkit.unavailable_reason() +
+                 ". Install the CUDA toolkit's NVRTC (or set FLASHCORE_NVRTC_LIBRARY), or bring the kernel in a cache "
+                 "built elsewhere (`flashcore cache export` / `cache import`, FLASHCORE_CACHE_PATH)",
+             variant_text, target.to_string());
+    const detail::NvrtcApi& api = *nvrtc;
     auto start = std::chrono::steady_clock::now();
     std::vector<const char*> header_texts, header_names;
     for (const auto& h : source.headers) {
         header_texts.push_back(h.content.c_str());
         header_names.push_back(h.path.c_str());
     }
-    Program program;
-    nvrtcResult rc = nvrtcCreateProgram(&program.handle, source.text.c_str(), source.file_name.c_str(),
+    Program program{api};
+    nvrtcResult rc = api.nvrtcCreateProgram(&program.handle, source.text.c_str(), source.file_name.c_str(),
                                         static_cast<int>(header_texts.size()), header_texts.data(), header_names.data());
-    if (rc != NVRTC_SUCCESS) nvrtc_failure(rc, "cannot create NVRTC program", "", variant_text, target);
-    rc = nvrtcAddNameExpression(program.handle, source.name_expression.c_str());
-    if (rc != NVRTC_SUCCESS) nvrtc_failure(rc, "cannot register kernel " + source.name_expression, "", variant_text, target);
+    if (rc != NVRTC_SUCCESS) nvrtc_failure(api, rc, "cannot create NVRTC program", "", variant_text, target);
+    rc = api.nvrtcAddNameExpression(program.handle, source.name_expression.c_str());
+    if (rc != NVRTC_SUCCESS) nvrtc_failure(api, rc, "cannot register kernel " + source.name_expression, "", variant_text, target);
 
     std::vector<std::string> args = options.nvrtc_arguments(target, toolkit);
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
-    rc = nvrtcCompileProgram(program.handle, static_cast<int>(argv.size()), argv.data());
+    rc = api.nvrtcCompileProgram(program.handle, static_cast<int>(argv.size()), argv.data());
     Compiled out;
-    out.log = program_log(program.handle);
-    if (rc != NVRTC_SUCCESS) nvrtc_failure(rc, "NVRTC could not compile " + source.file_name, out.log, variant_text, target);
+    out.log = program_log(api, program.handle);
+    if (rc != NVRTC_SUCCESS) nvrtc_failure(api, rc, "NVRTC could not compile " + source.file_name, out.log, variant_text, target);
 
     const char* lowered = nullptr;
-    rc = nvrtcGetLoweredName(program.handle, source.name_expression.c_str(), &lowered);
+    rc = api.nvrtcGetLoweredName(program.handle, source.name_expression.c_str(), &lowered);
     if (rc != NVRTC_SUCCESS || lowered == nullptr)
-        nvrtc_failure(rc, "kernel '" + source.name_expression.substr(1) +
+        nvrtc_failure(api, rc, "kernel '" + source.name_expression.substr(1) +
                               "' named in the schema is not defined by the template (check the schema's \"kernel\")",
                       out.log, variant_text, target);
     out.lowered_name = lowered;
 
     size_t cubin_size = 0;
-    rc = nvrtcGetCUBINSize(program.handle, &cubin_size);
-    if (rc != NVRTC_SUCCESS || cubin_size == 0) nvrtc_failure(rc, "NVRTC produced no cubin", out.log, variant_text, target);
+    rc = api.nvrtcGetCUBINSize(program.handle, &cubin_size);
+    if (rc != NVRTC_SUCCESS || cubin_size == 0) nvrtc_failure(api, rc, "NVRTC produced no cubin", out.log, variant_text, target);
     out.cubin.resize(cubin_size);
-    rc = nvrtcGetCUBIN(program.handle, out.cubin.data());
-    if (rc != NVRTC_SUCCESS) nvrtc_failure(rc, "cannot read the cubin", out.log, variant_text, target);
+    rc = api.nvrtcGetCUBIN(program.handle, out.cubin.data());
+    if (rc != NVRTC_SUCCESS) nvrtc_failure(api, rc, "cannot read the cubin", out.log, variant_text, target);
 
     out.warnings = extract_warnings(out.log);
     out.resources = parse_resource_usage(out.log, out.lowered_name);

@@ -1,8 +1,9 @@
 #include "flashcore/config.hpp"
 
-#include <cctype>
 #include <cstdlib>
+#include <filesystem>
 
+#include "core/number_parse.hpp"
 #include "core/text.hpp"
 #include "flashcore/error.hpp"
 
@@ -13,6 +14,13 @@ std::string env(const char* name) {
     const char* value = std::getenv(name);
     return value ? value : "";
 }
+
+std::vector<std::string> folder_list(const std::string& text) {
+    std::vector<std::string> out;
+    for (const auto& dir : detail::split(text, ':'))
+        if (!dir.empty()) out.push_back(dir);
+    return out;
+}
 }  // namespace
 
 JitMode parse_jit_mode(const std::string& text) {
@@ -22,19 +30,12 @@ JitMode parse_jit_mode(const std::string& text) {
     fail(Stage::validate, ErrorCode::bad_input, "FLASHCORE_JIT='" + text + "' is not one of: normal, forbid, always");
 }
 
-std::uint64_t parse_byte_size(const std::string& text) {
-    std::string digits;
-    size_t i = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) digits += text[i++];
-    std::string unit = text.substr(i);
-    std::uint64_t scale = 1;
-    if (unit == "K" || unit == "KB" || unit == "KiB") scale = 1ull << 10;
-    else if (unit == "M" || unit == "MB" || unit == "MiB") scale = 1ull << 20;
-    else if (unit == "G" || unit == "GB" || unit == "GiB") scale = 1ull << 30;
-    else if (!unit.empty() && unit != "B") digits.clear();
-    if (digits.empty())
-        fail(Stage::validate, ErrorCode::bad_input, "byte size '" + text + "' is not a number with an optional K/M/G unit");
-    return std::stoull(digits) * scale;
+std::uint64_t parse_byte_size(const std::string& text, const std::string& field) {
+    return detail::parse_byte_size(text, field);
+}
+
+std::chrono::milliseconds parse_lock_timeout(const std::string& text, const std::string& field) {
+    return detail::parse_duration(text, field, "s", kMaxLockTimeout);
 }
 
 std::string default_cache_dir() {
@@ -47,13 +48,26 @@ Config Config::from_env() {
     Config config;
     config.cache_dir = env("FLASHCORE_CACHE_DIR");
     if (config.cache_dir.empty()) config.cache_dir = default_cache_dir();
-    if (std::string cap = env("FLASHCORE_CACHE_MAX_BYTES"); !cap.empty()) config.cache_max_bytes = parse_byte_size(cap);
+    if (std::string cap = env("FLASHCORE_CACHE_MAX_BYTES"); !cap.empty())
+        config.cache_max_bytes = parse_byte_size(cap, "FLASHCORE_CACHE_MAX_BYTES");
+    if (std::string wait = env("FLASHCORE_CACHE_LOCK_TIMEOUT"); !wait.empty())
+        config.lock_timeout = parse_lock_timeout(wait, "FLASHCORE_CACHE_LOCK_TIMEOUT");
+    config.cache_paths = folder_list(env("FLASHCORE_CACHE_PATH"));
+    config.remote_cache = env("FLASHCORE_REMOTE_CACHE");
     config.jit = parse_jit_mode(env("FLASHCORE_JIT"));
     if (std::string level = env("FLASHCORE_LOG_LEVEL"); !level.empty()) config.log_level = level;
-    for (const auto& dir : detail::split(env("FLASHCORE_TEMPLATE_DIR"), ':'))
-        if (!dir.empty()) config.template_dirs.push_back(dir);
+    // Checked here, not only when a registry is made: every entry point that reads the
+    // environment then refuses a folder that is not there, as --template-dir does.
+    for (const auto& dir : folder_list(env("FLASHCORE_TEMPLATE_DIR"))) {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dir, ec))
+            fail(Stage::validate, ErrorCode::bad_input,
+                 "FLASHCORE_TEMPLATE_DIR names '" + dir + "', which does not exist or is not a directory");
+        config.template_dirs.push_back(dir);
+    }
     config.cuda_home = env("CUDA_HOME");
     if (std::string lib = env("FLASHCORE_DRIVER_LIBRARY"); !lib.empty()) config.driver_library = lib;
+    if (std::string lib = env("FLASHCORE_NVRTC_LIBRARY"); !lib.empty()) config.nvrtc_library = lib;
     return config;
 }
 

@@ -13,7 +13,7 @@ const detail::EnumName<Stage> kStages[] = {
 const detail::EnumName<ErrorCode> kCodes[] = {
     {C::bad_input, "bad_input"}, {C::bad_problem, "bad_problem"}, {C::compile_failed, "compile_failed"},
     {C::warning_promoted, "warning_promoted"}, {C::resource_exceeded, "resource_exceeded"},
-    {C::jit_forbidden, "jit_forbidden"}, {C::no_driver, "no_driver"}, {C::no_device, "no_device"},
+    {C::jit_forbidden, "jit_forbidden"}, {C::no_driver, "no_driver"}, {C::no_compiler, "no_compiler"}, {C::no_device, "no_device"},
     {C::driver_error, "driver_error"}, {C::launch_fault, "launch_fault"}, {C::context_poisoned, "context_poisoned"},
     {C::timeout, "timeout"}, {C::cache_io, "cache_io"}, {C::internal, "internal"}};
 }  // namespace

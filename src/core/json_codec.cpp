@@ -69,6 +69,13 @@ void from_json(const json& j, EntryManifest& m) {
     j.at("created_unix_ms").get_to(m.entry.created_unix_ms);
 }
 
+void to_json(json& j, const ToolkitFacts& f) { j = {{"nvrtc", f.nvrtc_version}, {"headers", f.header_digests}}; }
+
+void from_json(const json& j, ToolkitFacts& f) {
+    j.at("nvrtc").get_to(f.nvrtc_version);
+    j.at("headers").get_to(f.header_digests);
+}
+
 void to_json(json& j, const DeviceInfo& d) {
     j = {{"ordinal", d.ordinal},
          {"name", d.name},

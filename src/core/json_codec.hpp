@@ -14,6 +14,8 @@
 #include "flashcore/compile.hpp"
 #include "flashcore/device_info.hpp"
 #include "flashcore/disk_cache.hpp"
+#include "flashcore/kernel_cache.hpp"
+#include "flashcore/toolkit.hpp"
 
 // Declares the pair nlohmann::json finds by argument-dependent lookup for T. Each codec below
 // is defined once, in the .cpp of its header.
@@ -48,6 +50,13 @@ struct EntryManifest {
     std::string cubin_xxh3_64;
 };
 FLASHCORE_JSON_CODEC(EntryManifest);
+
+// {"nvrtc": "13.0", "headers": {name: digest}}: a toolkit's facts beside the cache entries.
+FLASHCORE_JSON_CODEC(ToolkitFacts);
+// Every counter under its member name (compile_ms a number of milliseconds); missing ones 0.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CacheCounters, memory_hits, disk_hits, prebuilt_hits, remote_hits,
+                                                misses, compiles, compile_ms, remote_stores, remote_rejected,
+                                                remote_errors, lock_waits, lock_timeouts)
 
 // One GPU as `flashcore devices --json` lists it: ordinal, name, arch ("sm_90"), sms,
 // smem_optin_bytes, l2_bytes, memory_bytes (driver_version is the document's, not the GPU's).

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/driver_api.hpp"
+#include "core/nvtx.hpp"
 #include "flashcore/error.hpp"
 
 namespace flashcore {
@@ -147,6 +148,7 @@ std::string launch_call_name(const LaunchDims& dims) {
 }
 
 void launch(LoadedKernel& kernel, const LaunchDims& dims, void** args, CUstream stream) {
+    detail::NvtxRange range(detail::nvtx_launch_message());
     const Device& device = kernel.device();
     device.make_current();
     const std::string& name = kernel.variant().to_string();

@@ -1,6 +1,7 @@
 #include "flashcore/load.hpp"
 
 #include "core/driver_api.hpp"
+#include "core/nvtx.hpp"
 
 namespace flashcore {
 
@@ -30,6 +31,7 @@ void LoadedKernel::ensure_dynamic_smem(std::size_t bytes) {
 }
 
 std::unique_ptr<LoadedKernel> load(const Device& device, const Variant& variant, const Compiled& compiled) {
+    detail::NvtxRange range("flashcore load", variant.to_string());
     return std::make_unique<LoadedKernel>(device, variant, compiled);
 }
 

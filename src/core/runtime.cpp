@@ -11,7 +11,7 @@ namespace flashcore {
 Runtime::Runtime(Config config) : config_(std::move(config)), templates_(config_.template_dirs) {
     detail::set_log_level(config_.log_level);
     set_driver_library(config_.driver_library);
-    cache_ = std::make_unique<KernelCache>(config_, templates_, Toolkit::locate(config_.cuda_home));
+    cache_ = std::make_unique<KernelCache>(config_, templates_, Toolkit::locate(config_.cuda_home, config_.nvrtc_library));
 }
 
 Runtime::~Runtime() {

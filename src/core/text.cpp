@@ -25,4 +25,16 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
     return out;
 }
 
+std::string printable(const std::string& text, std::size_t max_bytes) {
+    static const char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size() && i < max_bytes; ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+        else (out += "\\x") += std::string{kHex[c >> 4], kHex[c & 15]};
+    }
+    if (text.size() > max_bytes) out += "...";
+    return out;
+}
+
 }  // namespace flashcore::detail

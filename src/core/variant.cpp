@@ -1,5 +1,7 @@
 #include "flashcore/variant.hpp"
 
+#include <algorithm>
+
 #include <map>
 #include <set>
 
@@ -204,7 +206,7 @@ Variant parse_variant(const std::string& text, const TemplateRegistry& registry,
 }
 
 std::vector<Variant> expand_variant_pattern(const std::string& pattern, const TemplateRegistry& registry,
-                                            size_t* rejected, const NameLookup& problem) {
+                                            size_t* rejected, const NameLookup& problem, size_t limit) {
     VariantRequest request = split_variant_text(pattern);
     auto schema = registry.schema(request.template_id);
     // Each field's list of alternatives; a lone value is a list of one.
@@ -234,6 +236,14 @@ std::vector<Variant> expand_variant_pattern(const std::string& pattern, const Te
         }
         choices.emplace_back(name, std::move(options));
     }
+    size_t combinations = 1;
+    for (const auto& choice : choices) {
+        combinations *= std::max<size_t>(choice.second.size(), 1);
+        if (combinations > kMaxPatternCombinations)
+            fail(Stage::validate, ErrorCode::bad_input,
+                 "pattern '" + pattern + "' has more than " + std::to_string(kMaxPatternCombinations) +
+                     " combinations; narrow it (fewer '*' or '|' alternatives) or split it into several patterns");
+    }
     std::vector<Variant> out;
     std::set<std::string> seen;
     size_t invalid = 0;
@@ -244,6 +254,11 @@ std::vector<Variant> expand_variant_pattern(const std::string& pattern, const Te
         Refusal why;
         if (auto v = Variant::try_resolve(one, schema, problem, &why.message, &why.code)) {
             if (seen.insert(v->to_string()).second) out.push_back(std::move(*v));
+            if (out.size() > limit)
+                fail(Stage::validate, ErrorCode::bad_input,
+                     "pattern '" + pattern + "' expands to more than " + std::to_string(limit) + " variants (of " +
+                         std::to_string(combinations) +
+                         " combinations); narrow it (fewer '*' or '|' alternatives) or split it into several patterns");
         } else if (why.code != ErrorCode::bad_input) {
             raise(why);  // the problem itself does not fit (a bound field): not a rejected combination
         } else {

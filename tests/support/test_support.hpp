@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -47,6 +48,34 @@ Error error_from(Body&& body) {
     FAIL("expected a flashcore::Error");
     throw std::logic_error("unreachable");  // FAIL throws
 }
+
+// Runs `body` in a child process that can read but not write `dir` (files the test made):
+// as root, the child drops to uid/gid 65534 (chmod would not stop root); otherwise `dir` is
+// made read-only for the child's run. Returns the child's exit code (body's return value), or
+// -1 with `skip_reason` set when neither works here. The child must report through the code.
+int run_read_only(const std::string& dir, const std::function<int()>& body, std::string* skip_reason);
+
+// A redis-server of its own on 127.0.0.1 and a free port, for the remote-tier tests; killed
+// when the object dies. `available()` is false (with the reason) when redis-server is not
+// installed; the tests then skip.
+class RedisServer {
+public:
+    static bool available(std::string* why);
+    RedisServer();
+    ~RedisServer();
+    RedisServer(const RedisServer&) = delete;
+    RedisServer& operator=(const RedisServer&) = delete;
+    void start();               // on the same port as before (a fresh, empty server)
+    void kill();                // SIGKILL, as an outage
+    void pause(bool stopped);   // SIGSTOP / SIGCONT: a server that hangs
+    int port() const { return port_; }
+    // "redis://127.0.0.1:<port>/0?<options>"
+    std::string url(const std::string& options = "timeout_ms=300&retry_ms=200") const;
+
+private:
+    int port_ = 0;
+    int pid_ = -1;
+};
 
 // The test template folder (tests/templates) and the source template folder.
 std::string test_template_dir();

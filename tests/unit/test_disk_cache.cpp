@@ -157,7 +157,7 @@ TEST_CASE("verify, explain_miss and clear", "[disk_cache]") {
     std::string why = disk.explain_miss(wanted);
     CHECK_THAT(why, Catch::Contains(a.key) && Catch::Contains("threads: 64 -> 256") &&
                         Catch::Contains("arch (sm_90 -> sm_89)"));
-    CHECK(disk.clear() == 1);
+    CHECK(disk.clear().removed == 1);
     CHECK(disk.list().empty());
     CHECK(disk.quarantined_count() == 0);
 }
