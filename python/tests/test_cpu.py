@@ -155,7 +155,7 @@ class CompileOnly(unittest.TestCase):
         auto = flashcore.resolve(shape="1,8,8,512,512,64", dtype="f16", arch="sm_90")
         self.assertEqual(auto["source"], "heuristic")
         self.assertTrue(auto["variant"].startswith("attention_mma:"))
-        fallback = flashcore.resolve(shape=(1, 4, 4, 100, 100, 96), arch="sm_90")  # no fast family has D=96
+        fallback = flashcore.resolve(shape=(1, 4, 4, 100, 100, 100), arch="sm_90")  # D not a multiple of 8
         self.assertEqual(fallback["source"], "fallback")
         self.assertEqual(fallback["variant"], "reference_attention:dtype=f16")
         explicit = flashcore.resolve(shape="1,8,512,64", variant="reference_attention", dtype="bf16")

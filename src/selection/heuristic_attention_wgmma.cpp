@@ -39,6 +39,10 @@ std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& p,
     // programmatic launch; the fixed cost of a 384-thread warp-specialized CTA is not hidden
     // when a quarter of the SMs hold one.
     if (p.D <= 64 && ceil_div(p.Sq, 64) * heads <= sms / 2) return out;
+    // Chunked prefill with few heads (a short chunk over a long cache): 128-row tiles leave most
+    // SMs idle and this family does not split along keys; attention_mma's split-KV rule takes it
+    // (grid arithmetic, not measured against the wgmma tiles yet).
+    if (ceil_div(p.Sq, 128) * heads < sms / 2 && p.Skv >= 4LL * p.Sq) return out;
 
     if (p.D <= 64) {
         // D=64: three consumer warpgroups (192-row tiles) 400-440 TFLOP/s at S=4k/8k against

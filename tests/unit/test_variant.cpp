@@ -40,17 +40,26 @@ TEST_CASE("parse(to_string(v)) == v for every valid variant of every template", 
     size_t checked = 0;
     for (const auto& id : registry().template_ids()) {
         auto schema = registry().schema(id);
-        std::string pattern = id;
-        std::string fields;
-        for (const auto& p : schema->params) fields += (fields.empty() ? "" : ",") + p.name + "=*";
-        if (!fields.empty()) pattern += ":" + fields;
-        // Every variant on purpose: far past the interactive limit (kMaxPatternVariants).
-        for (const auto& v : expand_variant_pattern(pattern, registry(), nullptr, nullptr, 1u << 20)) {
-            Variant again = parse_variant(v.to_string(), registry());
-            REQUIRE(again == v);
-            REQUIRE(again.values() == v.values());
-            ++checked;
+        // One pattern per value of the widest parameter (head_dim), each below the expansion cap.
+        const ParamSpec* widest = nullptr;
+        for (const auto& p : schema->params)
+            if (!widest || p.values.size() > widest->values.size()) widest = &p;
+        std::vector<std::string> patterns;
+        const size_t rounds = widest && !widest->values.empty() ? widest->values.size() : 1;
+        for (size_t i = 0; i < rounds; ++i) {
+            std::string fields;
+            for (const auto& p : schema->params)
+                fields += (fields.empty() ? "" : ",") + p.name + "=" + (&p == widest && !p.values.empty() ? to_string(p.values[i]) : "*");
+            patterns.push_back(fields.empty() ? id : id + ":" + fields);
         }
+        for (const auto& pattern : patterns)
+            // Every variant on purpose: far past the interactive limit (kMaxPatternVariants).
+            for (const auto& v : expand_variant_pattern(pattern, registry(), nullptr, nullptr, 1u << 20)) {
+                Variant again = parse_variant(v.to_string(), registry());
+                REQUIRE(again == v);
+                REQUIRE(again.values() == v.values());
+                ++checked;
+            }
     }
     CHECK(checked > 50);
 }
