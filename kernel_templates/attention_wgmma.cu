@@ -255,6 +255,29 @@ __device__ __forceinline__ void pass_turn(const Lane& me) {
     if constexpr (kPingpong) ws::named_arrive(kTurnBarrier + (me.wg ^ 1), 256);
 }
 
+// One serial MMA step on a ring slot: wait for the slot, issue in this warpgroup's turn, wait
+// for completion, give the slot back. (The overlapped loop interleaves these by hand.)
+__device__ __forceinline__ void qk_step(float (&s)[kSRegs], unsigned smem, const Barriers& bar, const Lane& me,
+                                        const RingPos& at) {
+    mbarrier::wait(bar.k_full(at.stage), at.phase);
+    take_turn(me);
+    issue_qk(s, smem, me, at.stage);
+    pass_turn(me);
+    wgmma::wait<0>();
+    wgmma::fence_operands(s);
+    release(bar.k_empty(at.stage), me);
+}
+__device__ __forceinline__ void pv_step(float (&o)[kORegs], unsigned (&pf)[kPSteps][4], unsigned smem,
+                                        const Barriers& bar, const Lane& me, const RingPos& at) {
+    mbarrier::wait(bar.v_full(at.stage), at.phase);
+    take_turn(me);
+    issue_pv(o, pf, smem, at.stage);
+    pass_turn(me);
+    wgmma::wait<0>();
+    wgmma::fence_operands(o);
+    release(bar.v_empty(at.stage), me);
+}
+
 // Softmax of one S tile (K/V tile j): S becomes P (fp32, in place), the row statistics absorb
 // the tile, and `corr` receives the factors the previous O rows must be scaled by.
 __device__ __forceinline__ void softmax_tile(float (&s)[kSRegs], wgmma_softmax::Rows& rows, float (&corr)[2],
@@ -400,13 +423,7 @@ __device__ __forceinline__ void consume(const FcAttentionParams& p, const FcTens
             float corr[2];
             int j = t.n_kv - 1;
             // First K tile: S, softmax (O is still zero: no rescale needed).
-            mbarrier::wait(bar.k_full(pos.stage), pos.phase);
-            take_turn(me);
-            issue_qk(s, smem, me, pos.stage);
-            pass_turn(me);
-            wgmma::wait<0>();
-            wgmma::fence_operands(s);
-            release(bar.k_empty(pos.stage), me);
+            qk_step(s, smem, bar, me, pos);
             softmax_tile(s, rows, corr, p, t, me, j);
             wgmma_softmax::pack_p<kSRegs, kBf16>(s, pf);
             RingPos v_pos = pos;  // V of tile j sits in the same slot as K of tile j
@@ -436,44 +453,20 @@ __device__ __forceinline__ void consume(const FcAttentionParams& p, const FcTens
                     pos.advance();
                 }
                 if (t.n_kv == 1 && !kOAliasesQ && me.lane == 0) mbarrier::arrive(bar.q_empty());
-                mbarrier::wait(bar.v_full(v_pos.stage), v_pos.phase);
-                take_turn(me);
-                issue_pv(o, pf, smem, v_pos.stage);
-                pass_turn(me);
-                wgmma::wait<0>();
-                wgmma::fence_operands(o);
-                release(bar.v_empty(v_pos.stage), me);
+                pv_step(o, pf, smem, bar, me, v_pos);
             } else {
                 // Without overlap: P.V of tile j, then S and softmax of tile j-1, in turn. With
                 // ping-pong each MMA batch is one turn, so one warpgroup's softmax runs while
                 // the other's MMAs do.
                 if (t.n_kv == 1 && !kOAliasesQ && me.lane == 0) mbarrier::arrive(bar.q_empty());
-                mbarrier::wait(bar.v_full(v_pos.stage), v_pos.phase);
-                take_turn(me);
-                issue_pv(o, pf, smem, v_pos.stage);
-                pass_turn(me);
-                wgmma::wait<0>();
-                wgmma::fence_operands(o);
-                release(bar.v_empty(v_pos.stage), me);
+                pv_step(o, pf, smem, bar, me, v_pos);
                 for (--j; j >= 0; --j) {
-                    mbarrier::wait(bar.k_full(pos.stage), pos.phase);
-                    take_turn(me);
-                    issue_qk(s, smem, me, pos.stage);
-                    pass_turn(me);
-                    wgmma::wait<0>();
-                    wgmma::fence_operands(s);
-                    release(bar.k_empty(pos.stage), me);
+                    qk_step(s, smem, bar, me, pos);
                     if (j == 0 && !kOAliasesQ && me.lane == 0) mbarrier::arrive(bar.q_empty());
                     softmax_tile(s, rows, corr, p, t, me, j);
                     wgmma_softmax::pack_p<kSRegs, kBf16>(s, pf);
                     scale_o(o, corr);
-                    mbarrier::wait(bar.v_full(pos.stage), pos.phase);
-                    take_turn(me);
-                    issue_pv(o, pf, smem, pos.stage);
-                    pass_turn(me);
-                    wgmma::wait<0>();
-                    wgmma::fence_operands(o);
-                    release(bar.v_empty(pos.stage), me);
+                    pv_step(o, pf, smem, bar, me, pos);
                     pos.advance();
                 }
             }

@@ -4,40 +4,17 @@
 // xor-shuffles. Scores stay raw (unscaled) in S; exponentials are exp2 with scale * log2(e)
 // folded into one FMA, and the running max is kept raw too.
 #pragma once
-#include <cuda_fp16.h>
-#include <cuda_bf16.h>
+#include "common/mma_m16n8k16.cuh"
+#include "common/softmax.cuh"
 
 namespace fc {
 namespace wgmma_softmax {
 
-// 2^x with the hardware approximation (MUFU.EX2); ex2(-inf) = +0, which masking relies on.
-__device__ __forceinline__ float exp2_approx(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-    return y;
-}
-
-__device__ __forceinline__ float quad_max(float x) {
-    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-    return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-}
-__device__ __forceinline__ float quad_sum(float x) {
-    x += __shfl_xor_sync(0xffffffffu, x, 1);
-    return x + __shfl_xor_sync(0xffffffffu, x, 2);
-}
-
-// Two fp32 values rounded to nearest into one 16-bit pair, `lo` in the low half (the element
-// with the lower column index, as the MMA operand registers expect).
-template <bool kBf16>
-__device__ __forceinline__ unsigned pack2(float lo, float hi) {
-    unsigned r;
-    if constexpr (kBf16) {
-        asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-    } else {
-        asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-    }
-    return r;
-}
+// The same quad layout and packing as the mma.sync fragments: one set of helpers for both.
+using mma::pack2;
+using softmax::fast_exp2;
+using softmax::quad_max;
+using softmax::quad_sum;
 
 // Running statistics of this thread's two rows: raw max (-inf until a key is seen) and this
 // lane's share of the row sum of exp2(s * scale_log2 - max * scale_log2).
@@ -79,14 +56,14 @@ __device__ __forceinline__ void update(float (&s)[kRegs], Rows& rows, float (&co
         // A row that has seen no key keeps max -inf: exponentiate against 0 so masked scores
         // give exp2(-inf) = 0, never inf - inf = NaN.
         const float shift = mx == __int_as_float(0xff800000) ? 0.f : mx * scale_log2;
-        corr[hf] = exp2_approx(rows.max[hf] * scale_log2 - shift);
+        corr[hf] = fast_exp2(rows.max[hf] * scale_log2 - shift);
         rows.max[hf] = mx;
         float sum = 0.f;
 #pragma unroll
         for (int n8 = 0; n8 < kRegs / 4; ++n8)
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
-                const float pv = exp2_approx(fmaf(s[4 * n8 + 2 * hf + e], scale_log2, -shift));
+                const float pv = fast_exp2(fmaf(s[4 * n8 + 2 * hf + e], scale_log2, -shift));
                 s[4 * n8 + 2 * hf + e] = pv;
                 sum += pv;
             }

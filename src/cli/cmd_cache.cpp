@@ -18,6 +18,13 @@ namespace flashcore::cli {
 
 namespace {
 
+// The JSON line of `cache export` and `cache import`.
+std::string bundle_json(const std::string& file, const BundleReport& r) {
+    return nlohmann::json{{"file", file}, {"entries", r.entries}, {"toolkits", r.toolkits}, {"skipped", r.skipped},
+                          {"bytes", r.bytes}}
+        .dump();
+}
+
 std::string format_time(std::int64_t unix_ms) {
     if (unix_ms <= 0) return "-";
     std::time_t t = unix_ms / 1000;
@@ -164,10 +171,7 @@ void register_cache(CLI::App& app, Context& context) {
         context.exit_code = guarded(context, [&] {
             BundleReport r = export_bundle(context.runtime().cache().disk(), *bundle_path);
             if (*json_out)
-                std::cout << nlohmann::json{{"file", *bundle_path}, {"entries", r.entries}, {"toolkits", r.toolkits},
-                                            {"skipped", r.skipped}, {"bytes", r.bytes}}
-                                 .dump()
-                          << "\n";
+                std::cout << bundle_json(*bundle_path, r) << "\n";
             else
                 std::cout << "exported " << r.entries << " entries and " << r.toolkits << " toolkit records to "
                           << *bundle_path << " (" << format_kb(r.bytes) << ")"
@@ -179,10 +183,7 @@ void register_cache(CLI::App& app, Context& context) {
         context.exit_code = guarded(context, [&] {
             BundleReport r = import_bundle(context.runtime().cache().disk(), *bundle_path);
             if (*json_out)
-                std::cout << nlohmann::json{{"file", *bundle_path}, {"entries", r.entries}, {"toolkits", r.toolkits},
-                                            {"skipped", r.skipped}, {"bytes", r.bytes}}
-                                 .dump()
-                          << "\n";
+                std::cout << bundle_json(*bundle_path, r) << "\n";
             else
                 std::cout << "imported " << r.entries << " entries and " << r.toolkits << " toolkit records from "
                           << *bundle_path << (r.skipped ? ", refused " + std::to_string(r.skipped) : "") << "\n";
