@@ -228,7 +228,7 @@ def test_argument_errors_on_the_gpu():
         ((q.cpu(), k, v), TypeError, "q: the tensor is on cpu"),
         ((q, k.float(), v), TypeError, "k: dtype f32 differs from the problem's f16"),
         ((q.double(), k, v), TypeError, "q: dtype 'float64' is not one of"),
-        ((q, k[:, :32], v), ValueError, "k: shape"),
+        ((q, k[:, :32], v), ValueError, "v: shape"),  # Skv comes from k, so v is the one that disagrees
         ((q[..., ::2], k[..., ::2], v[..., ::2]), ValueError, "head dimension must be contiguous"),
         ((q, k, v[0]), ValueError, "v: the array has 3 dimensions"),
     ]:
