@@ -14,6 +14,9 @@ _DTYPES = {torch.float16: "f16", torch.bfloat16: "bf16", torch.float32: "f32"}
 _raw_stream = torch._C._cuda_getCurrentRawStream
 # (device, stream) -> uint8 tensor. Kept per stream: two streams must not share split-KV scratch.
 _workspaces = {}
+# Operand shapes/strides/dtypes and options -> _core.PreparedCall (checked, resolved, compiled).
+_prepared = {}
+_MAX_PREPARED = 4096
 
 
 def _dtype_name(t):
@@ -32,6 +35,13 @@ def _check_peer(name, t, device):
                                   code="bad_input")
 
 
+def _prepare(q, k, v, out, lse, device, causal, scale, bshd, variant):
+    return _core.prepare_ptrs(q.data_ptr(), q.shape, q.stride(), k.data_ptr(), k.shape, k.stride(), v.data_ptr(),
+                              v.shape, v.stride(), out.data_ptr(), out.shape, out.stride(),
+                              0 if lse is None else lse.data_ptr(), _dtype_name(q), _dtype_name(k), _dtype_name(v),
+                              _dtype_name(out), device, causal, 0.0 if scale is None else float(scale), bshd, variant)
+
+
 def _run(q, k, v, causal, scale, bshd, out, return_lse, variant):
     device = q.get_device()
     if device < 0:
@@ -40,30 +50,37 @@ def _run(q, k, v, causal, scale, bshd, out, return_lse, variant):
     _check_peer("k", k, device)
     _check_peer("v", v, device)
     if out is None:
-        out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+        out = q.new_empty(q.shape)  # contiguous, q's dtype and device (the cheapest torch allocation call)
     else:
         _check_peer("out", out, device)
     lse = None
     if return_lse and q.dim() == 4:
         b, s, h = (q.shape[0], q.shape[1], q.shape[2]) if bshd else (q.shape[0], q.shape[2], q.shape[1])
-        lse = torch.empty((b, h, s), dtype=torch.float32, device=q.device)
+        lse = q.new_empty((b, h, s), dtype=torch.float32)
+    # Everything the checks and the plan depend on except the pointers (whose alignment the
+    # prepared call compares itself).
+    key = (q.shape, q.stride(), k.shape, k.stride(), v.shape, v.stride(), out.shape, out.stride(), q.dtype, k.dtype,
+           v.dtype, out.dtype, device, causal, scale, bshd, lse is not None, variant)
+    prepared = _prepared.get(key)
+    if prepared is None:
+        prepared = _prepare(q, k, v, out, lse, device, causal, scale, bshd, variant)
+        if len(_prepared) >= _MAX_PREPARED:
+            _prepared.clear()  # a host cycling through many shapes re-prepares (the plans stay cached in C++)
+        _prepared[key] = prepared
     stream = _raw_stream(device)
-    key = (device, stream)
-    workspace = _workspaces.get(key)
-    args = (q.data_ptr(), q.shape, q.stride(), k.data_ptr(), k.shape, k.stride(), v.data_ptr(), v.shape, v.stride(),
-            out.data_ptr(), out.shape, out.stride(), 0 if lse is None else lse.data_ptr(), _dtype_name(q),
-            _dtype_name(k), _dtype_name(v), _dtype_name(out), device, causal, 0.0 if scale is None else float(scale),
-            bshd, variant, stream)
+    workspace = _workspaces.get((device, stream))
+    lse_ptr = 0 if lse is None else lse.data_ptr()
+    ptrs = (q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(), lse_ptr, stream)
     if workspace is None:
-        need = _core.attention_ptrs(*args, 0, 0)
+        need = prepared.launch(*ptrs, 0, 0)
     else:
-        need = _core.attention_ptrs(*args, workspace.data_ptr(), workspace.numel())
+        need = prepared.launch(*ptrs, workspace.data_ptr(), workspace.numel())
     if need:  # nothing ran: the plan needs (more) scratch
         grown = torch.empty(need, dtype=torch.uint8, device=q.device)
         if workspace is not None:
             _core.forget_workspace(workspace.data_ptr())
-        _workspaces[key] = grown
-        _core.attention_ptrs(*args, grown.data_ptr(), grown.numel())
+        _workspaces[(device, stream)] = grown
+        prepared.launch(*ptrs, grown.data_ptr(), grown.numel())
     return out, lse
 
 

@@ -235,16 +235,68 @@ void attention_dlpack(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb
     run(c);
 }
 
-// torch's fast path: pointers, sizes and strides read in Python (no DLPack capsule per operand).
-// The workspace is the caller's (torch's allocator: graph capture allocates nothing here):
-// returns the bytes it must hold when it is too small, else 0 after launching.
-std::uint64_t attention_ptrs(std::uint64_t q, const Dims& q_shape, const Dims& q_stride, std::uint64_t k,
-                             const Dims& k_shape, const Dims& k_stride, std::uint64_t v, const Dims& v_shape,
-                             const Dims& v_stride, std::uint64_t o, const Dims& o_shape, const Dims& o_stride,
-                             std::uint64_t lse, const std::string& q_dtype, const std::string& k_dtype,
-                             const std::string& v_dtype, const std::string& o_dtype, int device, bool causal,
-                             double scale, bool bshd, const std::string& variant, std::uintptr_t stream,
-                             std::uint64_t workspace, std::uint64_t workspace_bytes) {
+// torch's fast path, in two steps. prepare_ptrs (once per operand shapes, strides, dtypes and
+// options: the package keeps the result per key) checks the views, resolves and compiles; a
+// PreparedCall then launches with new pointers only, so a warm call costs a layout comparison
+// and the launch instead of converting a dozen shape/stride sequences and re-checking them.
+class PreparedCall {
+public:
+    explicit PreparedCall(Call c) : call_(std::move(c)) {
+        problem_ = problem_from_views(call_.tensors, call_.causal, static_cast<float>(call_.scale), call_.with_lse);
+        if (TensorIssue issue = find_tensor_issue(problem_, call_.tensors))
+            raise(issue.kind == TensorIssue::Kind::type ? PyRaise::Kind::type : PyRaise::Kind::value, issue.message);
+        problem_.validate();
+        bind_plan();
+    }
+
+    // Bytes of caller workspace a launch needs (0: none).
+    std::uint64_t workspace_bytes() const { return plan_->workspace_bytes(); }
+    const std::string& variant() const { return plan_->variant; }
+
+    // Launches on `stream` with these pointers; returns 0, or (launching nothing) the workspace
+    // bytes the plan needs when the given workspace is smaller.
+    std::uint64_t launch(std::uint64_t q, std::uint64_t k, std::uint64_t v, std::uint64_t o, std::uint64_t lse,
+                         std::uintptr_t stream, std::uint64_t workspace, std::uint64_t workspace_bytes) {
+        AttentionTensors& t = call_.tensors;
+        t.q.data = q, t.k.data = k, t.v.data = v, t.o.data = o, t.lse = lse;
+        if (call_.with_lse != (lse != 0))
+            raise(PyRaise::Kind::value, call_.with_lse ? "lse: the call was prepared with an lse output; pass its pointer"
+                                                       : "lse: the call was prepared without an lse output");
+        // Base alignment is the only layout fact a pointer changes: another one gets the full
+        // check (null or misaligned pointers are refused there) and its own plan.
+        if (!(layout_of(t) == layout_)) {
+            if (TensorIssue issue = find_tensor_issue(problem_, t))
+                raise(issue.kind == TensorIssue::Kind::type ? PyRaise::Kind::type : PyRaise::Kind::value,
+                      issue.message);
+            bind_plan();
+        }
+        const std::uint64_t need = plan_->workspace_bytes();
+        if (need && (workspace == 0 || workspace_bytes < need)) return need;
+        nb::gil_scoped_release release;
+        Workspace ws{workspace, workspace_bytes};
+        runtime().launch(*plan_, problem_, t, reinterpret_cast<CUstream>(stream), need ? &ws : nullptr);
+        return 0;
+    }
+
+private:
+    void bind_plan() {
+        layout_ = layout_of(call_.tensors);
+        nb::gil_scoped_release release;  // the first call for a problem compiles (seconds)
+        plan_ = &prepare(runtime(), problem_, call_.tensors, call_.variant, call_.device);
+    }
+
+    Call call_;
+    AttentionProblem problem_;
+    AttentionLayout layout_;
+    const Runtime::AttentionPlan* plan_ = nullptr;  // valid for the runtime's lifetime
+};
+
+PreparedCall prepare_ptrs(std::uint64_t q, const Dims& q_shape, const Dims& q_stride, std::uint64_t k,
+                          const Dims& k_shape, const Dims& k_stride, std::uint64_t v, const Dims& v_shape,
+                          const Dims& v_stride, std::uint64_t o, const Dims& o_shape, const Dims& o_stride,
+                          std::uint64_t lse, const std::string& q_dtype, const std::string& k_dtype,
+                          const std::string& v_dtype, const std::string& o_dtype, int device, bool causal,
+                          double scale, bool bshd, const std::string& variant) {
     Call c;
     c.tensors.q = make_view("q", q, parse_dtype_name(q_dtype, "q"), q_shape, q_stride, bshd);
     c.tensors.k = make_view("k", k, parse_dtype_name(k_dtype, "k"), k_shape, k_stride, bshd);
@@ -256,11 +308,8 @@ std::uint64_t attention_ptrs(std::uint64_t q, const Dims& q_shape, const Dims& q
     c.causal = causal;
     c.scale = scale;
     c.variant = variant;
-    c.stream = stream;
     c.caller_workspace = true;
-    c.workspace = workspace;
-    c.workspace_bytes = workspace_bytes;
-    return run(c);
+    return PreparedCall(std::move(c));
 }
 
 // ---- outputs for frameworks without an allocator we can call (JAX, plain DLPack) --------------
@@ -437,7 +486,12 @@ NB_MODULE(_flashcore, m) {
     m.def("attention_dlpack", &attention_dlpack, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"),
           nb::arg("lse").none(), nb::arg("causal"), nb::arg("scale"), nb::arg("bshd"), nb::arg("variant"),
           nb::arg("stream"));
-    m.def("attention_ptrs", &attention_ptrs);
+    nb::class_<PreparedCall>(m, "PreparedCall")
+        .def("launch", &PreparedCall::launch, nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("o"), nb::arg("lse"),
+             nb::arg("stream"), nb::arg("workspace"), nb::arg("workspace_bytes"))
+        .def_prop_ro("workspace_bytes", &PreparedCall::workspace_bytes)
+        .def_prop_ro("variant", &PreparedCall::variant);
+    m.def("prepare_ptrs", &prepare_ptrs);
     m.def("empty", &empty);
     m.def("synchronize", &synchronize);
     m.def("build", &build_one);

@@ -1,6 +1,8 @@
 """Overhead of the Python entry point on a small shape, as one JSON line per measurement:
   - eager host time per call (µs, warm, 200 calls per timed batch so the GPU queue never
     blocks the host): flashcore.attention vs torch.nn.functional.scaled_dot_product_attention;
+  - where the eager time goes: each step of the torch path timed alone (allocation, the key,
+    the stream query, the prepared launch);
   - GPU time per call inside a CUDA graph of 20 calls: flashcore.attention captured by torch
     vs the C++ path (`flashcore run VARIANT --graph --json`, when --cli names the binary).
 Usage: python bench_overhead.py [--cli build/flashcore] [--shape B,H,S,D] [--rounds 21]"""
@@ -74,6 +76,27 @@ def main():
         median, best = host_us_per_call(fn, rounds=args.rounds)
         print(json.dumps({"impl": name, "measure": "eager_host_us_per_call", "shape": args.shape, "us_median": median,
                           "us_min": best, "variant": chosen if name.startswith("flashcore") else "", "device": dev}))
+    from flashcore import _torch_support as ts
+
+    o = torch.empty_like(q)
+    prepared = ts._prepare(q, k, v, o, None, q.get_device(), False, None, False, "auto")
+    stream = ts._raw_stream(q.get_device())
+    scratch = torch.empty(max(prepared.workspace_bytes, 1), dtype=torch.uint8, device=q.device)
+    steps = {
+        "torch.empty(shape, dtype, device)": lambda: torch.empty(q.shape, dtype=q.dtype, device=q.device),
+        "q.new_empty(q.shape)": lambda: q.new_empty(q.shape),
+        "plan key (shapes, strides, dtypes)": lambda: (q.shape, q.stride(), k.shape, k.stride(), v.shape, v.stride(),
+                                                      o.shape, o.stride(), q.dtype, k.dtype, v.dtype, o.dtype),
+        "current raw stream": lambda: ts._raw_stream(0),
+        "prepared launch (pointers only)": lambda: prepared.launch(q.data_ptr(), k.data_ptr(), v.data_ptr(),
+                                                                   o.data_ptr(), 0, stream, scratch.data_ptr(),
+                                                                   scratch.numel()),
+    }
+    for name, fn in steps.items():
+        fn()
+        median, best = host_us_per_call(fn, rounds=args.rounds)
+        print(json.dumps({"impl": "flashcore-step", "step": name, "measure": "eager_host_us_per_call",
+                          "shape": args.shape, "us_median": median, "us_min": best, "device": dev}))
     for name in ("flashcore-bhsd", "torch-sdpa"):
         us = graph_us_per_call(calls[name])
         print(json.dumps({"impl": name, "measure": "graph_gpu_us_per_call", "shape": args.shape, "us": us,

@@ -222,6 +222,51 @@ def test_cupy_arrays():
     assert max_error(torch.from_dlpack(o2), ref_o) <= TOL[torch.float16]
 
 
+def test_prepared_calls_take_new_pointers_and_check_them():
+    # Warm calls reuse one prepared call per shape/stride key: fresh tensors of that key must
+    # give their own results, and a base address the key cannot tell apart (misaligned by one
+    # element, same strides) must be refused, not launched.
+    shape = (1, 4, 4, 96, 96, 64)
+    for seed in (20, 21, 22):
+        q, k, v = make(shape, torch.float16, "bshd", seed)
+        o = flashcore.attention(q, k, v, causal=True)
+        assert max_error(o, reference(q, k, v, True)[0]) <= TOL[torch.float16], seed
+    n = q.numel()
+    flat = torch.randn(n + 1, device="cuda", dtype=torch.float16)
+    shifted = flat[1:].view(q.shape)  # same shape and strides as q, base 2 bytes off
+    assert shifted.stride() == q.stride()
+    try:
+        flashcore.attention(shifted, k, v, causal=True)
+    except ValueError as e:
+        assert "q: the base address" in str(e) and "aligned" in str(e), str(e)
+    else:
+        raise AssertionError("a misaligned q was accepted")
+    # and the key still works afterwards, with lse now asked for (another key)
+    o, lse = flashcore.attention(q, k, v, causal=True, return_lse=True)
+    ref_o, ref_lse = reference(q, k, v, True)
+    assert max_error(o, ref_o) <= TOL[torch.float16] and max_error(lse, ref_lse) <= 1e-3
+
+
+def test_jax_arrays():
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        if pytest is not None:
+            pytest.skip("JAX is not installed")
+        return
+    if not any(d.platform == "gpu" for d in jax.devices()):
+        if pytest is not None:
+            pytest.skip("JAX has no GPU backend here")
+        return
+    q, k, v = make((1, 4, 2, 80, 120, 64), torch.float16, "bshd", 23)
+    jq, jk, jv = (jnp.asarray(t.cpu().numpy()) for t in (q, k, v))
+    o = flashcore.attention(jq, jk, jv, causal=True)
+    assert isinstance(o, jax.Array) and o.shape == jq.shape
+    got = torch.from_numpy(jax.device_get(o).astype("float32")).cuda()
+    assert max_error(got, reference(q, k, v, True)[0]) <= TOL[torch.float16]
+
+
 def test_argument_errors_on_the_gpu():
     q, k, v = make((1, 4, 4, 64, 64, 64), torch.float16, "bshd", 16)
     for args, exc, text in [
