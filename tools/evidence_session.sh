@@ -14,7 +14,7 @@ if [ "${PYTHON_CHECK:-1}" = 1 ]; then
   python3 -c "import jax; print('jax', jax.__version__, jax.devices())" > "$out/jax.txt" 2>&1 || echo "jax: not importable here" >> "$out/jax.txt"
   OUT=$out/python timeout 150 tools/python_device_check.sh "$nb" > "$out/python.log" 2>&1
   echo "python check rc=$? ($((SECONDS - t0)) s)"; cat "$out/python/summary.txt" 2>/dev/null
-  grep -E "passed|failed|skipped|FAIL" "$out/python/gpu_tests.log" | tail -5
+  grep -E "passed|failed|skipped|FAIL|Error" "$out/python/gpu_tests.log" | tail -8
   python3 -c "
 import json
 for l in open('$out/python/overhead.jsonl'):
@@ -26,7 +26,10 @@ for phase in ${PHASES:-ladder ncu}; do
   echo "== $phase rc=$? ($((SECONDS - t0)) s)"
   grep -E "clock|rc=" "$out/$phase.log" | head -12
 done
-[ -f "$out/ladder.txt" ] && cat "$out/ladder.txt"
+for f in ladder check; do [ -f "$out/$f.txt" ] && cat "$out/$f.txt"; done
 [ -f "$out/ncu-summary.txt" ] && cat "$out/ncu-summary.txt"
-rm -f "$out"/*.ncu-rep.tmp 2>/dev/null
+# The device tool brings back few files: one archive of everything, the tables beside it.
+(cd "$out" && tar czf /tmp/evidence.tgz --exclude='*.ncu-rep' . && mkdir -p keep &&
+  mv /tmp/evidence.tgz keep/ && for f in *.ncu-rep; do [ -f "$f" ] && mv "$f" keep/; done
+  find . -maxdepth 1 -type f ! -name '*.txt' -delete; rm -rf python)
 echo "total $((SECONDS - t0)) s"

@@ -3,6 +3,9 @@
 #   tools/wgmma_evidence.sh ladder   the technique ladder (one schema parameter per step) at D=128
 #                                    and D=64, S=8k, and the small-grid candidates, each with the
 #                                    cuDNN/FA2 anchors of the same shapes before and after ours
+#   tools/wgmma_evidence.sh check    auto's picks against their persistent / larger-tile
+#                                    counterparts on causal and small-grid rows, with anchors
+#   tools/wgmma_evidence.sh table    the `all` set: anchors, ours (auto), cuDNN sweep again
 #   tools/wgmma_evidence.sh ncu      ncu --set full of our D=128 S=8k kernel and of cuDNN's on the
 #                                    same shape; a metric summary of both
 # Needs a build (make build), .deps and .bench carried. Results under $OUT.
@@ -82,6 +85,35 @@ ladder)
   echo "anchors again: $(clock)"
   python3 tools/ladder_table.py "$out/ladder.jsonl" "$out/anchors-before.jsonl" "$out/anchors-after.jsonl" \
     | tee "$out/ladder.txt"
+  ;;
+check)
+  rows=("2,32,32,8192,8192,64,1" "8,32,32,2048,2048,64,1" "8,16,16,2048,2048,128,1" "1,16,16,16384,16384,128,1"
+        "2,16,16,8192,8192,128,1" "1,8,8,1024,1024,64,0" "1,8,8,2048,2048,64,0" "1,32,32,512,512,128,0")
+  echo "clock at start: $(clock)"
+  anchors "$out/anchors-before.jsonl" "${rows[@]}"
+  for r in "${rows[@]}"; do
+    IFS=, read -r b hq hkv sq skv d c <<< "$r"
+    cw=2; [ "$d" = 64 ] && cw=3
+    flag=""; [ "$c" = 1 ] && flag=--causal
+    ours "$b,$hq,$hkv,$sq,$skv,$d" "$flag" auto \
+      "$w:consumer_wgs=$cw,block_n=128,stages=2,overlap=1,pingpong=0,persistent=1" \
+      "$w:consumer_wgs=$cw,block_n=128,stages=2,overlap=1,pingpong=0,persistent=0"
+  done
+  anchors "$out/anchors-after.jsonl" "${rows[@]}"
+  echo "anchors again: $(clock)"
+  python3 tools/ladder_table.py "$out/ladder.jsonl" "$out/anchors-before.jsonl" "$out/anchors-after.jsonl" \
+    | tee "$out/check.txt"
+  ;;
+table)
+  echo "clock before anchors: $(clock)"
+  python3 .bench/sdpa_anchor.py --set all --backends cudnn,flash --out "$out/anchors.jsonl" > /dev/null 2>> "$out/anchors.err"
+  echo "anchors rc=$? clock after: $(clock)"
+  $cli bench --set all --out "$out/ours.jsonl" > /dev/null 2> "$out/ours.err"
+  echo "bench rc=$? clock after: $(clock)"
+  python3 .bench/sdpa_anchor.py --set sweep --backends cudnn --out "$out/anchors2.jsonl" > /dev/null 2>> "$out/anchors.err"
+  echo "anchors (second pass, cudnn sweep) rc=$? clock after: $(clock)"
+  python3 .bench/compare.py "$out/ours.jsonl" "$out/anchors.jsonl" > "$out/compare.txt" 2>&1
+  cat "$out/compare.txt"
   ;;
 ncu)
   v="$w:consumer_wgs=2,block_n=128,stages=2,overlap=1,pingpong=0,persistent=1"

@@ -22,6 +22,7 @@
 #include "flashcore/runtime.hpp"
 #include "flashcore/selection/auto.hpp"
 #include "flashcore/tensor_views.hpp"
+#include "device_array.hpp"
 
 namespace nb = nanobind;
 using namespace flashcore;
@@ -147,6 +148,13 @@ struct Imported {
 // A DLPack operand (CuPy, JAX, NumPy, torch...): a CUDA array of rank 4 in a supported dtype.
 Imported import_operand(nb::handle object, const char* name, bool bshd) {
     Imported out;
+    python::DeviceArray* own = nullptr;
+    if (nb::try_cast(object, own, false) && own) {  // an output empty() made: no DLPack round trip
+        check_rank(name, own->shape().size(), bshd);
+        out.view = make_view(name, own->data(), own->dtype(), own->shape(), own->strides(), bshd);
+        out.device = own->device();
+        return out;
+    }
     if (!nb::try_cast(object, out.array, false))
         raise(PyRaise::Kind::type, std::string(name) + ": " + nb::type_name(object.type()).c_str() +
                                        " is not an array flashcore can read; pass a CUDA array that supports DLPack "
@@ -220,7 +228,12 @@ void attention_dlpack(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb
     Call c;
     c.tensors = {iq.view, ik.view, iv.view, io.view, 0, 0};
     nb::ndarray<> lse_array;
-    if (!lse.is_none()) {
+    python::DeviceArray* own_lse = nullptr;
+    if (!lse.is_none() && nb::try_cast(lse, own_lse, false) && own_lse) {
+        if (own_lse->dtype() != DType::f32) raise(PyRaise::Kind::type, "lse: expected a CUDA float32 array");
+        c.tensors.lse = own_lse->data();
+        c.with_lse = true;
+    } else if (!lse.is_none()) {
         if (!nb::try_cast(lse, lse_array, false) || lse_array.device_type() != nb::device::cuda::value ||
             lse_array.dtype() != nb::dtype<float>())
             raise(PyRaise::Kind::type, "lse: expected a CUDA float32 array");
@@ -314,7 +327,7 @@ PreparedCall prepare_ptrs(std::uint64_t q, const Dims& q_shape, const Dims& q_st
 
 // ---- outputs for frameworks without an allocator we can call (JAX, plain DLPack) --------------
 
-nb::ndarray<> empty(const std::vector<std::int64_t>& shape, const std::string& dtype_name, int device) {
+python::DeviceArray empty(const std::vector<std::int64_t>& shape, const std::string& dtype_name, int device) {
     const DType dtype = parse_dtype_name(dtype_name, "empty");
     std::size_t elements = 1;
     for (std::int64_t s : shape) {
@@ -323,14 +336,8 @@ nb::ndarray<> empty(const std::vector<std::int64_t>& shape, const std::string& d
     }
     Runtime& rt = runtime();
     CurrentContextRestore restore;
-    auto* buffer = new DeviceBuffer(rt.device(device), std::max<std::size_t>(elements, 1) * dtype_bytes(dtype));
-    nb::capsule owner(buffer, [](void* p) noexcept { delete static_cast<DeviceBuffer*>(p); });
-    nb::dlpack::dtype dt = dtype == DType::f32  ? nb::dtype<float>()
-                           : dtype == DType::f16 ? nb::dlpack::dtype{static_cast<std::uint8_t>(nb::dlpack::dtype_code::Float), 16, 1}
-                                                 : nb::dlpack::dtype{static_cast<std::uint8_t>(nb::dlpack::dtype_code::Bfloat), 16, 1};
-    std::vector<std::size_t> dims(shape.begin(), shape.end());
-    return nb::ndarray<>(reinterpret_cast<void*>(buffer->get()), dims.size(), dims.data(), owner, nullptr, dt,
-                         nb::device::cuda::value, device);
+    auto buffer = std::make_shared<DeviceBuffer>(rt.device(device), std::max<std::size_t>(elements, 1) * dtype_bytes(dtype));
+    return python::DeviceArray(std::move(buffer), shape, dtype, device);
 }
 
 void synchronize(int device) {
@@ -480,6 +487,7 @@ NB_MODULE(_flashcore, m) {
             set_python_error({e.is_usage_error() ? PyRaise::Kind::value : PyRaise::Kind::base, e.info()});
         }
     });
+    python::bind_device_array(m);
     m.def("_set_error_types", [](nb::object base, nb::object value, nb::object type) {
         error_types() = {std::move(base), std::move(value), std::move(type)};
     });

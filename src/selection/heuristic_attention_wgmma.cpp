@@ -12,12 +12,18 @@ namespace {
 
 long long ceil_div(long long a, long long b) { return (a + b - 1) / b; }
 
-VariantRequest wgmma(std::int64_t consumer_wgs, std::int64_t block_n, std::int64_t stages, std::int64_t pdl = 0) {
+VariantRequest wgmma(std::int64_t consumer_wgs, std::int64_t block_n, std::int64_t stages, std::int64_t pdl = 0,
+                     std::int64_t persistent = 1) {
     VariantRequest r{"attention_wgmma", {}};
     r.set("consumer_wgs", consumer_wgs).set("block_n", block_n).set("stages", stages);
-    r.set("overlap", std::int64_t{1}).set("pingpong", std::int64_t{0}).set("persistent", std::int64_t{1});
+    r.set("overlap", std::int64_t{1}).set("pingpong", std::int64_t{0}).set("persistent", persistent);
     r.set("pdl", pdl);
     return r;
+}
+
+// Query tiles of 64 * consumer_wgs rows over every (batch, head).
+long long tiles(const AttentionProblem& p, long long consumer_wgs) {
+    return ceil_div(p.Sq, 64 * consumer_wgs) * static_cast<long long>(p.B) * p.Hq;
 }
 
 }  // namespace
@@ -44,17 +50,37 @@ std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& p,
     // (grid arithmetic, not measured against the wgmma tiles yet).
     if (ceil_div(p.Sq, 128) * heads < sms / 2 && p.Skv >= 4LL * p.Sq) return out;
 
+    // Grids that do not fill the SMs with the large tiles: the most consumer warpgroups whose
+    // tile count still reaches ~0.9 of the SMs, with programmatic launch. Measured (run of
+    // bcf81e6, bf16, graph): B=1,H=8,S=1024,D=64 1 WG 9.9 us (128 CTAs) vs 3 WGs 18.9 (48 CTAs),
+    // cuDNN 13.5; S=2048 2 WGs 25.1 (pdl=1, 128 CTAs) vs 3 WGs 33.2 (88), 1 WG 31.1, cuDNN 22.6.
+    const long long fill = sms - sms / 10;
+    const long long large = p.D <= 64 ? 3 : 2;
+    if (tiles(p, large) < fill) {
+        // Key tiles as the D rules below pick them (O, S and P must fit the registers).
+        const std::int64_t block_n = p.D <= 128 ? 128 : p.D <= 192 ? 96 : p.causal ? 64 : 80;
+        long long cw = large;
+        while (cw > 1 && tiles(p, cw) < fill) --cw;
+        out.push_back(wgmma(cw, block_n, 2, 1));
+        if (cw > 1) out.push_back(wgmma(cw - 1, block_n, 2, 1));
+        return out;
+    }
+    // Causal: the hardware's CTA scheduler balances the triangle better than the persistent
+    // longest-first round robin: B=2,H=16,S=8192,D=128 1022 us without, 1072 with (cuDNN 1016).
+    const std::int64_t persistent = p.causal ? 0 : 1;
     if (p.D <= 64) {
         // D=64: three consumer warpgroups (192-row tiles) 400-440 TFLOP/s at S=4k/8k against
-        // 340-360 with two (cuDNN 447-452).
-        out.push_back(wgmma(3, 128, 2));
-        out.push_back(wgmma(2, 128, 2));
+        // 340-360 with two (cuDNN 447-452); the ladder at S=8k: 1 WG 252, 2 WGs 358, 3 WGs 401,
+        // + overlap 438, + persistent 441 (cuDNN 2408 us = 457).
+        out.push_back(wgmma(3, 128, 2, 0, persistent));
+        out.push_back(wgmma(2, 128, 2, 0, persistent));
     } else if (p.D <= 128) {
         // D=128: 128x128 tiles, 2 stages, intra-warpgroup overlap, persistent: 512-584 TFLOP/s
-        // non-causal S=2k..16k (cuDNN 572-604), 468-555 causal (cuDNN 455-556). Without overlap
-        // 462-512, one stage 479-545, block_n=96 with 3 stages 492-548, ping-pong equal.
-        out.push_back(wgmma(2, 128, 2));
-        out.push_back(wgmma(2, 96, 2));
+        // non-causal S=2k..16k (cuDNN 572-604), 468-555 causal (cuDNN 455-556). The ladder at
+        // S=8k: 1 WG 1 stage 307, 2 stages 360, 2 WGs 508, + overlap 542, + persistent 556;
+        // ping-pong 515 (548 with overlap), block_n=176 562 (cuDNN 611).
+        out.push_back(wgmma(2, 128, 2, 0, persistent));
+        out.push_back(wgmma(2, 96, 2, 0, persistent));
     } else if (p.D <= 192) {
         // Between the measured D=128 and D=256 points: narrower key tiles as D grows so O, S
         // and P stay in the consumers' 240 registers (not measured yet).
