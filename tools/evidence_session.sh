@@ -26,7 +26,7 @@ for phase in ${PHASES:-ladder ncu}; do
   echo "== $phase rc=$? ($((SECONDS - t0)) s)"
   grep -E "clock|rc=" "$out/$phase.log" | head -12
 done
-for f in ladder check; do [ -f "$out/$f.txt" ] && cat "$out/$f.txt"; done
+for f in ladder check order; do [ -f "$out/$f.txt" ] && cat "$out/$f.txt"; done
 [ -f "$out/ncu-summary.txt" ] && cat "$out/ncu-summary.txt"
 # The device tool brings back few files: one archive of everything, the tables beside it.
 (cd "$out" && tar czf /tmp/evidence.tgz --exclude='*.ncu-rep' . && mkdir -p keep &&

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side of the ncu metrics that say where an attention kernel's time goes (tensor-pipe
 activity, issue slots, stall reasons, clocks, memory), from `ncu --page raw --csv` exports of
-one kernel each. Usage: ncu_summary.py OURS.csv [OTHER.csv ...]; missing metrics print '-'."""
+one kernel each. Usage: ncu_summary.py OURS.csv [OTHER.csv ...]; missing metrics print '-'.
+       ncu_summary.py --sass OURS-sass.csv [OTHER-sass.csv ...]: warp-stall samples by SASS opcode
+       (from `ncu --import R --page source --csv --print-source sass`)."""
 import csv
 import sys
 
@@ -41,7 +43,38 @@ def load(path):
     return dict(zip(header, data))
 
 
+def stalls_by_opcode(path):
+    rows = list(csv.reader(l for l in open(path, newline="") if not l.startswith("==")))
+    head = next(i for i, r in enumerate(rows) if "Source" in r)
+    header = rows[head]
+    col, src = header.index("Warp Stall Sampling (All Samples)"), header.index("Source")
+    counts = {}
+    for r in rows[head + 1:]:
+        try:
+            samples = float(r[col])
+        except (IndexError, ValueError):
+            continue
+        words = [w for w in r[src].split() if not w.startswith("@")]  # drop a predicate guard
+        op = words[0].split(".")[0] if words else "?"
+        counts[op] = counts.get(op, 0.0) + samples
+    total = sum(counts.values()) or 1.0
+    return {op: 100.0 * n / total for op, n in counts.items()}
+
+
+def main_sass(paths):
+    runs = [stalls_by_opcode(p) for p in paths]
+    names = [p.rsplit("/", 1)[-1].replace("-sass.csv", "") for p in paths]
+    ops = sorted({op for r in runs for op in r}, key=lambda op: -max(r.get(op, 0.0) for r in runs))
+    print("warp-stall samples by SASS opcode (% of each kernel's samples):")
+    print("| opcode | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for op in ops[:14]:
+        print(f"| {op} | " + " | ".join(f"{r.get(op, 0.0):.1f}" for r in runs) + " |")
+
+
 def main():
+    if sys.argv[1:2] == ["--sass"]:
+        return main_sass(sys.argv[2:])
     runs = [load(p) for p in sys.argv[1:]]
     names = [p.rsplit("/", 1)[-1].replace("-raw.csv", "") for p in sys.argv[1:]]
     print("| metric | " + " | ".join(names) + " |")

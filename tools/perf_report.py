@@ -74,30 +74,11 @@ if a.overhead and os.path.exists(a.overhead):
 
 # TFLOP/s by sequence length on the sweep (B*S = 16k, H*D = 2048).
 try:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey=True)
-    for ax, (d, causal) in zip(axes.flat, [(64, False), (64, True), (128, False), (128, True)]):
-        for impl, label, style in (("ours", "FlashCore auto", "o-"), ("torch-cudnn", "cuDNN 9 (SDPA)", "s--"),
-                                   ("torch-flash", "FlashAttention-2 (SDPA)", "^:")):
-            xs, ys = [], []
-            for k in sorted(ours, key=lambda k: k[4]):
-                if k[0] != "float16" or k[6] != d or k[7] != causal or k[1] * k[4] != 16384 or k[2] * k[6] != 2048:
-                    continue
-                r = ours[k] if impl == "ours" else anchors[k].get(impl)
-                if r:
-                    xs.append(k[4]); ys.append(r["tflops"])
-            ax.plot(xs, ys, style, label=label)
-        ax.set_xscale("log", base=2)
-        ax.set_title(f"fp16, D={d}, {'causal' if causal else 'non-causal'}")
-        ax.set_xlabel("sequence length (B*S = 16k tokens)")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("TFLOP/s"); axes[1][0].set_ylabel("TFLOP/s")
-    axes[0][0].legend()
-    fig.suptitle(f"Attention forward on {device} ({a.date}, {a.commit[:10]})")
-    fig.tight_layout()
-    fig.savefig(os.path.join(a.out, "perf_tflops.png"), dpi=110)
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from perf_plot import plot
+    plot(ours, anchors, os.path.join(a.out, "perf_tflops.png"), "float16",
+         f"Attention forward on {device} ({a.date}, {a.commit[:10]})")
     lines += ["## TFLOP/s by sequence length", "", "![TFLOP/s by sequence length](perf_tflops.png)", ""]
 except ImportError:
     lines += ["(matplotlib missing: no plot)", ""]

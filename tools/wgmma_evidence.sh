@@ -104,6 +104,31 @@ check)
   python3 tools/ladder_table.py "$out/ladder.jsonl" "$out/anchors-before.jsonl" "$out/anchors-after.jsonl" \
     | tee "$out/check.txt"
   ;;
+order)
+  # head_major (L2-friendly tile order) against rank-outermost, persistent or not.
+  rows=("2,16,16,8192,8192,128,0" "2,16,16,8192,8192,128,1" "2,32,32,8192,8192,64,0" "8,16,16,2048,2048,128,1"
+        "1,16,16,16384,16384,128,1")
+  echo "clock at start: $(clock)"
+  anchors "$out/anchors-before.jsonl" "${rows[@]}"
+  for r in "${rows[@]}"; do
+    IFS=, read -r b hq hkv sq skv d c <<< "$r"
+    cw=2; [ "$d" = 64 ] && cw=3
+    flag=""; [ "$c" = 1 ] && flag=--causal
+    base="$w:consumer_wgs=$cw,block_n=128,stages=2,overlap=1,pingpong=0"
+    ours "$b,$hq,$hkv,$sq,$skv,$d" "$flag" auto "$base,persistent=1,head_major=0" "$base,persistent=1,head_major=1" \
+      "$base,persistent=0,head_major=0" "$base,persistent=0,head_major=1"
+  done
+  echo "clock after ours: $(clock)"
+  python3 tools/ladder_table.py "$out/ladder.jsonl" "$out/anchors-before.jsonl" | tee "$out/order.txt"
+  ;;
+gputest)
+  (cd build && timeout 200 ctest -R "gpu: (attention_wgmma|auto|tma_copy)" --output-on-failure > "$out/gpu-tests.log" 2>&1
+   echo "gpu tests rc=$?")
+  grep -E "tests passed|tests failed|\(Failed\)|catalogue:" "$out/gpu-tests.log" | head -12
+  # head_major=0 lines 3 and 16, head_major=1 persistent lines 4, 33 and 36
+  mkdir -p "$out/sanitize"
+  timeout 150 python3 tools/sanitize_catalogue.py attention_wgmma --out "$out/sanitize" --lines 3,4,16,33,36 | tail -14
+  ;;
 table)
   echo "clock before anchors: $(clock)"
   python3 .bench/sdpa_anchor.py --set all --backends cudnn,flash --out "$out/anchors.jsonl" > /dev/null 2>> "$out/anchors.err"
@@ -143,5 +168,6 @@ PY
     ncu --import "$out/ncu-$r.ncu-rep" --page source --csv --print-source sass > "$out/ncu-$r-sass.csv" 2>&1
   done
   python3 tools/ncu_summary.py "$out/ncu-ours-raw.csv" "$out/ncu-cudnn-raw.csv" | tee "$out/ncu-summary.txt"
+  python3 tools/ncu_summary.py --sass "$out/ncu-ours-sass.csv" "$out/ncu-cudnn-sass.csv" | tee -a "$out/ncu-summary.txt"
   ;;
 esac

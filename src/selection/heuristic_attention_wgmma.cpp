@@ -65,9 +65,11 @@ std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& p,
         if (cw > 1) out.push_back(wgmma(cw - 1, block_n, 2, 1));
         return out;
     }
-    // Causal: the hardware's CTA scheduler balances the triangle better than the persistent
-    // longest-first round robin: B=2,H=16,S=8192,D=128 1022 us without, 1072 with (cuDNN 1016).
-    const std::int64_t persistent = p.causal ? 0 : 1;
+    // Long causal rows: the hardware's CTA scheduler balances the triangle better than the
+    // persistent round robin (run of 67c418e, rank-outermost order, bf16): B=2,H=16,S=8192,D=128
+    // 1034 us without, 1076 with (cuDNN 1036); B=1,H=16,S=16k 1936 vs 2095 (cuDNN 2001). At
+    // S=2048 (B=8) the persistent kernel is faster: D=128 328 vs 352, D=64 421 vs 444.
+    const std::int64_t persistent = p.causal && p.Sq >= 8192 ? 0 : 1;
     if (p.D <= 64) {
         // D=64: three consumer warpgroups (192-row tiles) 400-440 TFLOP/s at S=4k/8k against
         // 340-360 with two (cuDNN 447-452); the ladder at S=8k: 1 WG 252, 2 WGs 358, 3 WGs 401,

@@ -261,9 +261,10 @@ TEST_CASE("on sm_90 auto gives prefill to attention_wgmma and the rest to attent
         CHECK(pick("1,8,8,1024,1024,64", causal, h200).rfind("attention_wgmma:consumer_wgs=1,block_n=128,", 0) == 0);
         CHECK(pick("1,8,8,2048,2048,64", causal, h200).rfind("attention_wgmma:consumer_wgs=2,block_n=128,", 0) == 0);
         CHECK(pick("1,4,4,2048,2048,256", causal, h200).rfind("attention_wgmma:consumer_wgs=1,", 0) == 0);
-        // Causal prefill runs without the persistent scheduler.
-        CHECK(pick("4,16,16,4096,4096,128", causal, h200).find(causal ? "persistent=0" : "persistent=1") !=
+        // Long causal prefill runs without the persistent scheduler.
+        CHECK(pick("2,16,16,8192,8192,128", causal, h200).find(causal ? "persistent=0" : "persistent=1") !=
               std::string::npos);
+        CHECK(pick("8,16,16,2048,2048,128", causal, h200).find("persistent=1") != std::string::npos);
         // Decode and the small D=64 mission grid stay on attention_mma.
         CHECK(pick("2,32,8,1,4096,128", causal, h200).rfind("attention_mma:", 0) == 0);
         CHECK(pick("1,8,8,512,512,64", causal, h200).rfind("attention_mma:", 0) == 0);
