@@ -122,21 +122,27 @@ order)
   python3 tools/ladder_table.py "$out/ladder.jsonl" "$out/anchors-before.jsonl" | tee "$out/order.txt"
   ;;
 gputest)
-  (cd build && timeout 200 ctest -R "gpu: (attention_wgmma|auto|tma_copy)" --output-on-failure > "$out/gpu-tests.log" 2>&1
+  (cd build && timeout 200 ctest -R "^gpu: ?(attention_wgmma|auto|tma_copy)" --output-on-failure > "$out/gpu-tests.log" 2>&1
    echo "gpu tests rc=$?")
   grep -E "tests passed|tests failed|\(Failed\)|catalogue:" "$out/gpu-tests.log" | head -12
   # head_major=0 lines 3 and 16, head_major=1 persistent lines 4, 33 and 36
+  [ "${SANITIZE:-1}" = 1 ] || exit 0
   mkdir -p "$out/sanitize"
   timeout 150 python3 tools/sanitize_catalogue.py attention_wgmma --out "$out/sanitize" --lines 3,4,16,33,36 | tail -14
   ;;
 table)
   echo "clock before anchors: $(clock)"
-  python3 .bench/sdpa_anchor.py --set all --backends cudnn,flash --out "$out/anchors.jsonl" > /dev/null 2>> "$out/anchors.err"
+  dtypes=${DTYPES:-float16,bfloat16}
+  python3 .bench/sdpa_anchor.py --set all --backends cudnn,flash --dtypes "$dtypes" --out "$out/anchors.jsonl" \
+    > /dev/null 2>> "$out/anchors.err"
   echo "anchors rc=$? clock after: $(clock)"
-  $cli bench --set all --out "$out/ours.jsonl" > /dev/null 2> "$out/ours.err"
+  $cli bench --set all --dtypes "$dtypes" --out "$out/ours.jsonl" > /dev/null 2> "$out/ours.err"
   echo "bench rc=$? clock after: $(clock)"
-  python3 .bench/sdpa_anchor.py --set sweep --backends cudnn --out "$out/anchors2.jsonl" > /dev/null 2>> "$out/anchors.err"
-  echo "anchors (second pass, cudnn sweep) rc=$? clock after: $(clock)"
+  if [ "${SECOND_PASS:-1}" = 1 ]; then
+    python3 .bench/sdpa_anchor.py --set sweep --backends cudnn --dtypes "$dtypes" --out "$out/anchors2.jsonl" \
+      > /dev/null 2>> "$out/anchors.err"
+    echo "anchors (second pass, cudnn sweep) rc=$? clock after: $(clock)"
+  fi
   python3 .bench/compare.py "$out/ours.jsonl" "$out/anchors.jsonl" > "$out/compare.txt" 2>&1
   cat "$out/compare.txt"
   ;;
