@@ -12,12 +12,19 @@ namespace {
 
 long long ceil_div(long long a, long long b) { return (a + b - 1) / b; }
 
-VariantRequest wgmma(std::int64_t consumer_wgs, std::int64_t block_n, std::int64_t stages, std::int64_t pdl = 0,
-                     std::int64_t persistent = 1) {
+VariantRequest wgmma(bool causal, std::int64_t consumer_wgs, std::int64_t block_n, std::int64_t stages,
+                     std::int64_t pdl = 0, std::int64_t persistent = 1) {
     VariantRequest r{"attention_wgmma", {}};
     r.set("consumer_wgs", consumer_wgs).set("block_n", block_n).set("stages", stages);
     r.set("overlap", std::int64_t{1}).set("pingpong", std::int64_t{0}).set("persistent", persistent);
     r.set("pdl", pdl);
+    // Tile order: head by head keeps K/V in L2 (run of c23c98a, B=2,H=32,S=8k,D=64: 2230 us
+    // against 2476 rank-outermost, cuDNN 2448; D=128 1859 vs 1998, cuDNN 1821). Not for a
+    // persistent causal kernel: CTA i takes tiles i, i + grid, ..., and when the grid is a
+    // multiple of the query tiles per head every CTA keeps one query rank, so the CTAs of the
+    // last ranks do all the long rows (run of 4741317: B=4,H=32,S=4096,D=64 causal 1084 us,
+    // 755 rank-outermost at b16237b; B=1,H=16,S=16k,D=128 2593 vs 2109 at c23c98a).
+    r.set("head_major", std::int64_t{causal && persistent ? 0 : 1});
     return r;
 }
 
@@ -61,8 +68,8 @@ std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& p,
         const std::int64_t block_n = p.D <= 128 ? 128 : p.D <= 192 ? 96 : p.causal ? 64 : 80;
         long long cw = large;
         while (cw > 1 && tiles(p, cw) < fill) --cw;
-        out.push_back(wgmma(cw, block_n, 2, 1));
-        if (cw > 1) out.push_back(wgmma(cw - 1, block_n, 2, 1));
+        out.push_back(wgmma(p.causal, cw, block_n, 2, 1));
+        if (cw > 1) out.push_back(wgmma(p.causal, cw - 1, block_n, 2, 1));
         return out;
     }
     // Long causal rows: the hardware's CTA scheduler balances the triangle better than the
@@ -74,25 +81,25 @@ std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& p,
         // D=64: three consumer warpgroups (192-row tiles) 400-440 TFLOP/s at S=4k/8k against
         // 340-360 with two (cuDNN 447-452); the ladder at S=8k: 1 WG 252, 2 WGs 358, 3 WGs 401,
         // + overlap 438, + persistent 441 (cuDNN 2408 us = 457).
-        out.push_back(wgmma(3, 128, 2, 0, persistent));
-        out.push_back(wgmma(2, 128, 2, 0, persistent));
+        out.push_back(wgmma(p.causal, 3, 128, 2, 0, persistent));
+        out.push_back(wgmma(p.causal, 2, 128, 2, 0, persistent));
     } else if (p.D <= 128) {
         // D=128: 128x128 tiles, 2 stages, intra-warpgroup overlap, persistent: 512-584 TFLOP/s
         // non-causal S=2k..16k (cuDNN 572-604), 468-555 causal (cuDNN 455-556). The ladder at
         // S=8k: 1 WG 1 stage 307, 2 stages 360, 2 WGs 508, + overlap 542, + persistent 556;
         // ping-pong 515 (548 with overlap), block_n=176 562 (cuDNN 611).
-        out.push_back(wgmma(2, 128, 2, 0, persistent));
-        out.push_back(wgmma(2, 96, 2, 0, persistent));
+        out.push_back(wgmma(p.causal, 2, 128, 2, 0, persistent));
+        out.push_back(wgmma(p.causal, 2, 96, 2, 0, persistent));
     } else if (p.D <= 192) {
         // Between the measured D=128 and D=256 points: narrower key tiles as D grows so O, S
         // and P stay in the consumers' 240 registers (not measured yet).
-        out.push_back(wgmma(2, 96, 2));
-        out.push_back(wgmma(2, 64, 2));
+        out.push_back(wgmma(p.causal, 2, 96, 2));
+        out.push_back(wgmma(p.causal, 2, 64, 2));
     } else {
         // D=256: 128x80 tiles 635-662 TFLOP/s non-causal (cuDNN 649); causal 128x64 498-507
         // (cuDNN 569).
-        out.push_back(wgmma(2, p.causal ? 64 : 80, 2));
-        out.push_back(wgmma(2, 64, 1));
+        out.push_back(wgmma(p.causal, 2, p.causal ? 64 : 80, 2));
+        out.push_back(wgmma(p.causal, 2, 64, 1));
     }
     return out;
 }

@@ -265,6 +265,11 @@ TEST_CASE("on sm_90 auto gives prefill to attention_wgmma and the rest to attent
         CHECK(pick("2,16,16,8192,8192,128", causal, h200).find(causal ? "persistent=0" : "persistent=1") !=
               std::string::npos);
         CHECK(pick("8,16,16,2048,2048,128", causal, h200).find("persistent=1") != std::string::npos);
+        // Head-by-head tile order, except for a persistent causal kernel (its round robin would
+        // give each CTA one query rank).
+        CHECK(pick("4,32,32,4096,4096,64", causal, h200).find(causal ? "head_major=0" : "head_major=1") !=
+              std::string::npos);
+        CHECK(pick("2,16,16,8192,8192,128", causal, h200).find("head_major=1") != std::string::npos);
         // Decode and the small D=64 mission grid stay on attention_mma.
         CHECK(pick("2,32,8,1,4096,128", causal, h200).rfind("attention_mma:", 0) == 0);
         CHECK(pick("1,8,8,512,512,64", causal, h200).rfind("attention_mma:", 0) == 0);
