@@ -46,15 +46,6 @@ if [ "$phase" = perf ]; then
   echo "tune rc=$? ($((SECONDS - start)) s)"
   grep -A4 "^== " "$out/logs/tune-session.log" | grep -vE "^--$" | cut -c1-200 | head -60
   tar czf "$out/tune-records.tgz" -C cache v1/tune
-  sets=${SETS:-all}
-  echo "clock before anchors: $(clock)"
-  python3 .bench/sdpa_anchor.py --set "$sets" --backends cudnn,flash --out "$out/anchors.jsonl" > /dev/null 2> "$out/logs/anchors.err"
-  echo "anchors rc=$? clock after: $(clock)"
-  $cli bench --set "$sets" --out "$out/ours.jsonl" > /dev/null 2> "$out/logs/ours.err"
-  echo "bench rc=$? clock after: $(clock)"
-  python3 .bench/sdpa_anchor.py --set sweep --backends cudnn --out "$out/anchors2.jsonl" > /dev/null 2>> "$out/logs/anchors.err"
-  echo "anchors (second pass, cudnn sweep) rc=$?"
-  python3 .bench/compare.py "$out/ours.jsonl" "$out/anchors.jsonl" > "$out/compare.txt" 2>&1
-  cat "$out/compare.txt"
+  OUT=$out tools/wgmma_evidence.sh table
 fi
 tar czf "$out/logs-$phase.tgz" -C "$out" logs && rm -rf "$out/logs"

@@ -5,7 +5,11 @@
 #                                    cuDNN/FA2 anchors of the same shapes before and after ours
 #   tools/wgmma_evidence.sh check    auto's picks against their persistent / larger-tile
 #                                    counterparts on causal and small-grid rows, with anchors
+#   tools/wgmma_evidence.sh order    head_major x persistent on long rows, with anchors
+#   tools/wgmma_evidence.sh gputest  the wgmma / auto / tensor-map GPU tests and compute-sanitizer
+#                                    on catalogue lines of both tile orders
 #   tools/wgmma_evidence.sh table    the `all` set: anchors, ours (auto), cuDNN sweep again
+#                                    (DTYPES, SECOND_PASS=0 to shorten it)
 #   tools/wgmma_evidence.sh ncu      ncu --set full of our D=128 S=8k kernel and of cuDNN's on the
 #                                    same shape; a metric summary of both
 # Needs a build (make build), .deps and .bench carried. Results under $OUT.
@@ -33,6 +37,21 @@ ours() {  # ours SHAPE CAUSAL VARIANT...
   [ ${#bound[@]} -gt 0 ] && $cli build "${bound[@]}" -j 16 > /dev/null 2>> "$out/ours.err"
   $cli bench --shape "$shape" $causal --dtypes bfloat16 --no-verify "${args[@]}" --out "$out/ladder.jsonl" \
     > /dev/null 2>> "$out/ours.err"
+}
+# rows_against ROW... -- SUFFIX...: for each row (B,Hq,Hkv,Sq,Skv,D,causal) auto and the row's
+# base variant (2 consumer warpgroups, 3 at D=64, 128-key tiles, overlap) with each suffix.
+rows_against() {
+  local rows=() r s b hq hkv sq skv d c
+  while [ "$1" != -- ]; do rows+=("$1"); shift; done
+  shift
+  for r in "${rows[@]}"; do
+    IFS=, read -r b hq hkv sq skv d c <<< "$r"
+    local cw=2 flag="" variants=()
+    [ "$d" = 64 ] && cw=3
+    [ "$c" = 1 ] && flag=--causal
+    for s in "$@"; do variants+=("$w:consumer_wgs=$cw,block_n=128,stages=2,overlap=1,pingpong=0,$s"); done
+    ours "$b,$hq,$hkv,$sq,$skv,$d" "$flag" auto "${variants[@]}"
+  done
 }
 case ${1:-ladder} in
 ladder)
@@ -91,14 +110,7 @@ check)
         "2,16,16,8192,8192,128,1" "1,8,8,1024,1024,64,0" "1,8,8,2048,2048,64,0" "1,32,32,512,512,128,0")
   echo "clock at start: $(clock)"
   anchors "$out/anchors-before.jsonl" "${rows[@]}"
-  for r in "${rows[@]}"; do
-    IFS=, read -r b hq hkv sq skv d c <<< "$r"
-    cw=2; [ "$d" = 64 ] && cw=3
-    flag=""; [ "$c" = 1 ] && flag=--causal
-    ours "$b,$hq,$hkv,$sq,$skv,$d" "$flag" auto \
-      "$w:consumer_wgs=$cw,block_n=128,stages=2,overlap=1,pingpong=0,persistent=1" \
-      "$w:consumer_wgs=$cw,block_n=128,stages=2,overlap=1,pingpong=0,persistent=0"
-  done
+  rows_against "${rows[@]}" -- persistent=1 persistent=0
   anchors "$out/anchors-after.jsonl" "${rows[@]}"
   echo "anchors again: $(clock)"
   python3 tools/ladder_table.py "$out/ladder.jsonl" "$out/anchors-before.jsonl" "$out/anchors-after.jsonl" \
@@ -110,14 +122,8 @@ order)
         "1,16,16,16384,16384,128,1")
   echo "clock at start: $(clock)"
   anchors "$out/anchors-before.jsonl" "${rows[@]}"
-  for r in "${rows[@]}"; do
-    IFS=, read -r b hq hkv sq skv d c <<< "$r"
-    cw=2; [ "$d" = 64 ] && cw=3
-    flag=""; [ "$c" = 1 ] && flag=--causal
-    base="$w:consumer_wgs=$cw,block_n=128,stages=2,overlap=1,pingpong=0"
-    ours "$b,$hq,$hkv,$sq,$skv,$d" "$flag" auto "$base,persistent=1,head_major=0" "$base,persistent=1,head_major=1" \
-      "$base,persistent=0,head_major=0" "$base,persistent=0,head_major=1"
-  done
+  rows_against "${rows[@]}" -- persistent=1,head_major=0 persistent=1,head_major=1 persistent=0,head_major=0 \
+    persistent=0,head_major=1
   echo "clock after ours: $(clock)"
   python3 tools/ladder_table.py "$out/ladder.jsonl" "$out/anchors-before.jsonl" | tee "$out/order.txt"
   ;;

@@ -177,6 +177,18 @@ Imported import_operand(nb::handle object, const char* name, bool bshd) {
 
 // ---- the call --------------------------------------------------------------------------------
 
+void raise_issue(const TensorIssue& issue) {
+    if (issue) raise(issue.kind == TensorIssue::Kind::type ? PyRaise::Kind::type : PyRaise::Kind::value, issue.message);
+}
+
+// The problem the views describe, checked (TypeError/ValueError with the library's message).
+AttentionProblem checked_problem(const AttentionTensors& tensors, bool causal, double scale, bool with_lse) {
+    AttentionProblem problem = problem_from_views(tensors, causal, static_cast<float>(scale), with_lse);
+    raise_issue(find_tensor_issue(problem, tensors));
+    problem.validate();
+    return problem;
+}
+
 struct Call {
     AttentionTensors tensors;
     int device = 0;
@@ -185,30 +197,15 @@ struct Call {
     bool with_lse = false;
     std::string variant;
     std::uintptr_t stream = 0;
-    bool caller_workspace = false;  // false: the runtime's own (per device and stream)
-    std::uint64_t workspace = 0;
-    std::uint64_t workspace_bytes = 0;
 };
 
-// Checks and runs; returns 0, or the workspace bytes the plan needs when the caller's workspace
-// is smaller (nothing is launched then: the caller allocates and calls again).
-std::uint64_t run(Call& c) {
-    AttentionProblem problem = problem_from_views(c.tensors, c.causal, static_cast<float>(c.scale), c.with_lse);
-    if (TensorIssue issue = find_tensor_issue(problem, c.tensors))
-        raise(issue.kind == TensorIssue::Kind::type ? PyRaise::Kind::type : PyRaise::Kind::value, issue.message);
-    problem.validate();
+// Checks and runs with the runtime's own workspace (per device and stream).
+void run(Call& c) {
+    AttentionProblem problem = checked_problem(c.tensors, c.causal, c.scale, c.with_lse);
     nb::gil_scoped_release release;  // compiling takes seconds; a warm call is microseconds either way
     Runtime& rt = runtime();
-    const Runtime::AttentionPlan& plan = prepare(rt, problem, c.tensors, c.variant, c.device);
-    const auto stream = reinterpret_cast<CUstream>(c.stream);
-    if (!c.caller_workspace || plan.workspace_bytes() == 0) {
-        rt.launch(plan, problem, c.tensors, stream);
-        return 0;
-    }
-    if (c.workspace == 0 || c.workspace_bytes < plan.workspace_bytes()) return plan.workspace_bytes();
-    Workspace ws{c.workspace, c.workspace_bytes};
-    rt.launch(plan, problem, c.tensors, stream, &ws);
-    return 0;
+    rt.launch(prepare(rt, problem, c.tensors, c.variant, c.device), problem, c.tensors,
+              reinterpret_cast<CUstream>(c.stream));
 }
 
 void check_same_device(const char* name, int device, int q_device) {
@@ -254,11 +251,11 @@ void attention_dlpack(nb::handle q, nb::handle k, nb::handle v, nb::handle o, nb
 // and the launch instead of converting a dozen shape/stride sequences and re-checking them.
 class PreparedCall {
 public:
-    explicit PreparedCall(Call c) : call_(std::move(c)) {
-        problem_ = problem_from_views(call_.tensors, call_.causal, static_cast<float>(call_.scale), call_.with_lse);
-        if (TensorIssue issue = find_tensor_issue(problem_, call_.tensors))
-            raise(issue.kind == TensorIssue::Kind::type ? PyRaise::Kind::type : PyRaise::Kind::value, issue.message);
-        problem_.validate();
+    PreparedCall(const AttentionTensors& tensors, bool causal, double scale, std::string variant, int device)
+        : tensors_(tensors),
+          problem_(checked_problem(tensors, causal, scale, tensors.lse != 0)),
+          variant_(std::move(variant)),
+          device_(device) {
         bind_plan();
     }
 
@@ -270,17 +267,15 @@ public:
     // bytes the plan needs when the given workspace is smaller.
     std::uint64_t launch(std::uint64_t q, std::uint64_t k, std::uint64_t v, std::uint64_t o, std::uint64_t lse,
                          std::uintptr_t stream, std::uint64_t workspace, std::uint64_t workspace_bytes) {
-        AttentionTensors& t = call_.tensors;
+        AttentionTensors& t = tensors_;
         t.q.data = q, t.k.data = k, t.v.data = v, t.o.data = o, t.lse = lse;
-        if (call_.with_lse != (lse != 0))
-            raise(PyRaise::Kind::value, call_.with_lse ? "lse: the call was prepared with an lse output; pass its pointer"
-                                                       : "lse: the call was prepared without an lse output");
+        if (problem_.with_lse != (lse != 0))
+            raise(PyRaise::Kind::value, problem_.with_lse ? "lse: the call was prepared with an lse output; pass its pointer"
+                                                          : "lse: the call was prepared without an lse output");
         // Base alignment is the only layout fact a pointer changes: another one gets the full
         // check (null or misaligned pointers are refused there) and its own plan.
         if (!(layout_of(t) == layout_)) {
-            if (TensorIssue issue = find_tensor_issue(problem_, t))
-                raise(issue.kind == TensorIssue::Kind::type ? PyRaise::Kind::type : PyRaise::Kind::value,
-                      issue.message);
+            raise_issue(find_tensor_issue(problem_, t));
             bind_plan();
         }
         const std::uint64_t need = plan_->workspace_bytes();
@@ -293,13 +288,15 @@ public:
 
 private:
     void bind_plan() {
-        layout_ = layout_of(call_.tensors);
+        layout_ = layout_of(tensors_);
         nb::gil_scoped_release release;  // the first call for a problem compiles (seconds)
-        plan_ = &prepare(runtime(), problem_, call_.tensors, call_.variant, call_.device);
+        plan_ = &prepare(runtime(), problem_, tensors_, variant_, device_);
     }
 
-    Call call_;
+    AttentionTensors tensors_;  // the prepared views; launch() swaps in each call's pointers
     AttentionProblem problem_;
+    std::string variant_;  // as requested ("auto" or a variant text)
+    int device_;
     AttentionLayout layout_;
     const Runtime::AttentionPlan* plan_ = nullptr;  // valid for the runtime's lifetime
 };
@@ -310,19 +307,13 @@ PreparedCall prepare_ptrs(std::uint64_t q, const Dims& q_shape, const Dims& q_st
                           std::uint64_t lse, const std::string& q_dtype, const std::string& k_dtype,
                           const std::string& v_dtype, const std::string& o_dtype, int device, bool causal,
                           double scale, bool bshd, const std::string& variant) {
-    Call c;
-    c.tensors.q = make_view("q", q, parse_dtype_name(q_dtype, "q"), q_shape, q_stride, bshd);
-    c.tensors.k = make_view("k", k, parse_dtype_name(k_dtype, "k"), k_shape, k_stride, bshd);
-    c.tensors.v = make_view("v", v, parse_dtype_name(v_dtype, "v"), v_shape, v_stride, bshd);
-    c.tensors.o = make_view("o", o, parse_dtype_name(o_dtype, "o"), o_shape, o_stride, bshd);
-    c.tensors.lse = lse;
-    c.with_lse = lse != 0;
-    c.device = device;
-    c.causal = causal;
-    c.scale = scale;
-    c.variant = variant;
-    c.caller_workspace = true;
-    return PreparedCall(std::move(c));
+    AttentionTensors t;
+    t.q = make_view("q", q, parse_dtype_name(q_dtype, "q"), q_shape, q_stride, bshd);
+    t.k = make_view("k", k, parse_dtype_name(k_dtype, "k"), k_shape, k_stride, bshd);
+    t.v = make_view("v", v, parse_dtype_name(v_dtype, "v"), v_shape, v_stride, bshd);
+    t.o = make_view("o", o, parse_dtype_name(o_dtype, "o"), o_shape, o_stride, bshd);
+    t.lse = lse;
+    return PreparedCall(t, causal, scale, variant, device);
 }
 
 // ---- outputs for frameworks without an allocator we can call (JAX, plain DLPack) --------------
@@ -410,10 +401,7 @@ nb::dict resolve_views(nb::handle q, nb::handle k, nb::handle v, bool causal, do
                        const std::string& variant) {
     Imported iq = import_operand(q, "q", bshd), ik = import_operand(k, "k", bshd), iv = import_operand(v, "v", bshd);
     AttentionTensors t{iq.view, ik.view, iv.view, iq.view, 0, 0};  // o: as q (same shape, aligned alike)
-    AttentionProblem p = problem_from_views(t, causal, static_cast<float>(scale), false);
-    if (TensorIssue issue = find_tensor_issue(p, t))
-        raise(issue.kind == TensorIssue::Kind::type ? PyRaise::Kind::type : PyRaise::Kind::value, issue.message);
-    p.validate();
+    AttentionProblem p = checked_problem(t, causal, scale, false);
     Runtime& rt = runtime();
     CurrentContextRestore restore;
     return selection_dict(resolve(rt, p, variant, iq.device, &t));

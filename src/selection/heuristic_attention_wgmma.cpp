@@ -42,7 +42,6 @@ std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& p,
     if (device.sm != 90 || (p.dtype != DType::f16 && p.dtype != DType::bf16)) return out;
     if (p.D % 8 != 0 || p.D < 8 || p.D > 256) return out;
     const int sms = std::max(1, device.num_sms);
-    const long long heads = static_cast<long long>(p.B) * p.Hq;
     // Short queries (decode, speculative decode, short chunks) waste most of a 64-row
     // warpgroup tile; attention_mma's 16-row tiles with K/V split across warps and CTAs
     // stream K/V instead.
@@ -51,11 +50,11 @@ std::vector<VariantRequest> attention_wgmma_heuristic(const AttentionProblem& p,
     // (2 consumer warpgroups) against about 5 us for attention_mma's 32-row tiles with
     // programmatic launch; the fixed cost of a 384-thread warp-specialized CTA is not hidden
     // when a quarter of the SMs hold one.
-    if (p.D <= 64 && ceil_div(p.Sq, 64) * heads <= sms / 2) return out;
+    if (p.D <= 64 && tiles(p, 1) <= sms / 2) return out;
     // Chunked prefill with few heads (a short chunk over a long cache): 128-row tiles leave most
     // SMs idle and this family does not split along keys; attention_mma's split-KV rule takes it
     // (grid arithmetic, not measured against the wgmma tiles yet).
-    if (ceil_div(p.Sq, 128) * heads < sms / 2 && p.Skv >= 4LL * p.Sq) return out;
+    if (tiles(p, 2) < sms / 2 && p.Skv >= 4LL * p.Sq) return out;
 
     // Grids that do not fill the SMs with the large tiles: the most consumer warpgroups whose
     // tile count still reaches ~0.9 of the SMs, with programmatic launch. Measured (run of

@@ -171,4 +171,25 @@ std::string test_template_dir() { return FLASHCORE_TEST_TEMPLATE_DIR; }
 std::string source_template_dir() { return FLASHCORE_SOURCE_TEMPLATE_DIR; }
 std::string cli_path() { return FLASHCORE_CLI_PATH; }
 
+CacheEntry fake_cache_entry(const std::string& variant, std::size_t cubin_bytes) {
+    CacheEntry e;
+    e.components.template_id = "toy_attention";
+    e.components.content_digest = "content";
+    e.components.variant = variant;
+    e.components.options = "opts";
+    e.components.arch = "sm_90";
+    e.components.nvrtc_version = "13.0";
+    e.key = e.components.key();
+    e.compiled.cubin = std::string(cubin_bytes, '\0');
+    for (std::size_t i = 0; i < cubin_bytes; ++i) e.compiled.cubin[i] = static_cast<char>((i * 131 + variant.size()) & 0xff);
+    e.compiled.log = "ptxas info : Used 10 registers";
+    e.compiled.lowered_name = "_Z1kv";
+    e.compiled.resources.registers = 10;
+    e.compiled.resources.parsed = true;
+    e.compiled.warnings = {"warning: something"};
+    e.compiled.compile_ms = 12.5;
+    e.created_unix_ms = 1000;
+    return e;
+}
+
 }  // namespace flashcore::test

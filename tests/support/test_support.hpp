@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "flashcore/cache_key.hpp"
 #include "flashcore/config.hpp"
 #include "flashcore/device_info.hpp"
 #include "flashcore/error.hpp"
@@ -76,6 +77,10 @@ private:
     int port_ = 0;
     int pid_ = -1;
 };
+
+// A cache entry of the toy template with a `cubin_bytes` patterned cubin, its log, resources and
+// a warning, for cache tests that never load it.
+CacheEntry fake_cache_entry(const std::string& variant, std::size_t cubin_bytes = 4096);
 
 // The test template folder (tests/templates) and the source template folder.
 std::string test_template_dir();

@@ -28,21 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-CacheEntry fake_entry(const std::string& variant, std::size_t cubin_bytes = 4096) {
-    CacheEntry e;
-    e.components.template_id = "toy_attention";
-    e.components.content_digest = "content";
-    e.components.variant = variant;
-    e.components.options = "opts";
-    e.components.arch = "sm_90";
-    e.components.nvrtc_version = "13.0";
-    e.key = e.components.key();
-    e.compiled.cubin = std::string(cubin_bytes, 'c');
-    e.compiled.lowered_name = "_Z1kv";
-    e.created_unix_ms = 1000;
-    return e;
-}
-
 size_t cubins_under(const fs::path& dir) {
     size_t n = 0;
     for (const auto& f : fs::recursive_directory_iterator(dir))
@@ -75,19 +60,19 @@ TEST_CASE("a read-only cache serves its hits; verify, prune and clear do what th
     std::string toy_key;
     {
         DiskCache disk(dir.str(), 1ull << 30);
-        for (int i = 0; i < 3; ++i) REQUIRE(disk.store(fake_entry("toy_attention:n=" + std::to_string(i))));
+        for (int i = 0; i < 3; ++i) REQUIRE(disk.store(test::fake_cache_entry("toy_attention:n=" + std::to_string(i))));
         Runtime rt(test::toy_config(dir.str()));
         toy_key = rt.build(rt.variant("toy_attention"), Target::parse("sm_89")).entry->key;
     }
     const size_t before = cubins_under(dir.path());
     REQUIRE(before == 4);
-    const std::string key0 = fake_entry("toy_attention:n=0").key;
+    const std::string key0 = test::fake_cache_entry("toy_attention:n=0").key;
     std::string skip;
     int rc = test::run_read_only(dir.str(), [&] {
         DiskCache disk(dir.str(), 1ull << 30);
         if (!disk.enabled() || disk.writable()) return 1;
         if (!disk.load(key0)) return 2;  // item 1: hits are served
-        if (disk.store(fake_entry("toy_attention:n=9"))) return 3;
+        if (disk.store(test::fake_cache_entry("toy_attention:n=9"))) return 3;
         VerifyReport v = disk.verify();  // item 2: nothing good reported damaged
         if (v.checked != 4 || !v.damaged.empty() || !v.quarantined.empty()) return 4;
         try {  // item 3: no removals claimed that never happened
@@ -121,7 +106,7 @@ TEST_CASE("a read-only cache serves its hits; verify, prune and clear do what th
 
 TEST_CASE("a damaged entry in a read-only cache is reported, left in place and missed", "[hardening][read_only]") {
     test::TempDir dir;
-    CacheEntry e = fake_entry("toy_attention:n=1");
+    CacheEntry e = test::fake_cache_entry("toy_attention:n=1");
     {
         DiskCache disk(dir.str(), 1ull << 30);
         REQUIRE(disk.store(e));
@@ -147,7 +132,7 @@ TEST_CASE("a damaged entry in a read-only cache is reported, left in place and m
 TEST_CASE("maintenance verbs count only removals that happened", "[hardening]") {
     test::TempDir dir;
     DiskCache disk(dir.str(), 1ull << 30);
-    for (int i = 0; i < 4; ++i) REQUIRE(disk.store(fake_entry("toy_attention:n=" + std::to_string(i))));
+    for (int i = 0; i < 4; ++i) REQUIRE(disk.store(test::fake_cache_entry("toy_attention:n=" + std::to_string(i))));
     // Another process evicts two entries behind this one's back: they are not "removed" here.
     auto listed = disk.list();
     REQUIRE(listed.size() == 4);
@@ -162,7 +147,7 @@ TEST_CASE("maintenance verbs count only removals that happened", "[hardening]") 
 TEST_CASE("prune by age: huge ages select nothing, zero selects everything", "[hardening]") {
     test::TempDir dir;
     DiskCache disk(dir.str(), 1ull << 30);
-    for (int i = 0; i < 3; ++i) REQUIRE(disk.store(fake_entry("toy_attention:n=" + std::to_string(i))));
+    for (int i = 0; i < 3; ++i) REQUIRE(disk.store(test::fake_cache_entry("toy_attention:n=" + std::to_string(i))));
     CHECK(disk.prune(1ull << 30, std::chrono::milliseconds(INT64_MAX)).removed == 0);
     CHECK(disk.prune(1ull << 30, detail::parse_duration("36500", "--older-than-days", "d", std::chrono::hours(24 * 36500)))
               .removed == 0);
@@ -228,7 +213,7 @@ TEST_CASE("environment: cache size, lock wait and template folders are checked",
 TEST_CASE("debris of dead writers is counted and reclaimed; quarantine has a cap and an age", "[hardening][debris]") {
     test::TempDir dir;
     DiskCache disk(dir.str(), 1ull << 30);
-    CacheEntry e = fake_entry("toy_attention:n=1");
+    CacheEntry e = test::fake_cache_entry("toy_attention:n=1");
     REQUIRE(disk.store(e));
     const fs::path root = disk.root(), shard = root / e.key.substr(0, 2);
     const std::string dead = std::to_string(dead_pid());
@@ -269,12 +254,12 @@ TEST_CASE("debris of dead writers is counted and reclaimed; quarantine has a cap
 TEST_CASE("the cap counts quarantine and evicts it first", "[hardening][cap]") {
     test::TempDir dir;
     DiskCache disk(dir.str(), 40000);
-    CacheEntry a = fake_entry("toy_attention:n=1", 8000);
+    CacheEntry a = test::fake_cache_entry("toy_attention:n=1", 8000);
     REQUIRE(disk.store(a));
     fs::path q = fs::path(disk.root()) / "quarantine" / "old";
     fs::create_directories(q);
     std::ofstream(q / "kernel.cubin") << std::string(30000, 'q');
-    REQUIRE(disk.store(fake_entry("toy_attention:n=2", 8000)));
+    REQUIRE(disk.store(test::fake_cache_entry("toy_attention:n=2", 8000)));
     CHECK_FALSE(fs::exists(q));
     CHECK(disk.load(a.key));
     CHECK(disk.usage().total_bytes() <= 40000);
@@ -291,7 +276,7 @@ TEST_CASE("the byte cap holds when 6 processes write at once", "[hardening][cap]
         if (pid == 0) {
             DiskCache disk(dir.str(), cap);
             for (int i = 0; i < kEach; ++i)
-                if (!disk.store(fake_entry("toy_attention:w=" + std::to_string(w) + ",i=" + std::to_string(i), 8000)))
+                if (!disk.store(test::fake_cache_entry("toy_attention:w=" + std::to_string(w) + ",i=" + std::to_string(i), 8000)))
                     _exit(1);
             _exit(0);
         }
@@ -313,7 +298,7 @@ TEST_CASE("the byte cap holds when 6 processes write at once", "[hardening][cap]
 TEST_CASE("clear never unlinks a lock a live process holds", "[hardening][locks]") {
     test::TempDir dir;
     DiskCache holder(dir.str(), 1ull << 30);
-    const std::string key = fake_entry("toy_attention:n=1").key, idle = fake_entry("toy_attention:n=2").key;
+    const std::string key = test::fake_cache_entry("toy_attention:n=1").key, idle = test::fake_cache_entry("toy_attention:n=2").key;
     { DiskCache::KeyLock released = holder.lock(idle, std::chrono::seconds(1)); }
     DiskCache::KeyLock held = holder.lock(key, std::chrono::seconds(1));
     REQUIRE(held.held());
@@ -331,7 +316,7 @@ TEST_CASE("clear never unlinks a lock a live process holds", "[hardening][locks]
 TEST_CASE("a lock whose file was unlinked under it is taken again on the new file", "[hardening][locks]") {
     test::TempDir dir;
     DiskCache disk(dir.str(), 1ull << 30);
-    const std::string key = fake_entry("toy_attention:n=1").key;
+    const std::string key = test::fake_cache_entry("toy_attention:n=1").key;
     const fs::path path = fs::path(disk.root()) / "locks" / (key + ".lock");
     DiskCache::KeyLock first = disk.lock(key, std::chrono::seconds(1));
     REQUIRE(first.held());
@@ -362,7 +347,7 @@ TEST_CASE("a lock wait past FLASHCORE_CACHE_LOCK_TIMEOUT compiles without the lo
 }
 
 TEST_CASE("a garbled entry.json is quarantined with a printable reason", "[hardening]") {
-    CacheEntry e = fake_entry("toy_attention:n=1");
+    CacheEntry e = test::fake_cache_entry("toy_attention:n=1");
     detail::DecodedEntry d = detail::decode_entry("{\"format\":1,\"key\":\"\xff\xfe\x80garbled", e.compiled.cubin, e.key);
     REQUIRE_FALSE(d.entry);
     CHECK_THAT(d.damage, Catch::Contains("entry.json unreadable") && Catch::Contains("\\xff"));
@@ -377,8 +362,8 @@ TEST_CASE("a garbled entry.json is quarantined with a printable reason", "[harde
 }
 
 TEST_CASE("records round-trip and refuse truncation", "[hardening]") {
-    CacheEntry e = fake_entry("toy_attention:n=1", 100);
-    std::string bytes = detail::encode_record(e) + detail::encode_record(fake_entry("toy_attention:n=2", 50));
+    CacheEntry e = test::fake_cache_entry("toy_attention:n=1", 100);
+    std::string bytes = detail::encode_record(e) + detail::encode_record(test::fake_cache_entry("toy_attention:n=2", 50));
     size_t pos = 0;
     auto first = detail::decode_record(bytes, pos);
     REQUIRE(first);

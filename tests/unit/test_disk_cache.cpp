@@ -14,27 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-CacheEntry fake_entry(const std::string& variant, std::size_t cubin_bytes = 4096) {
-    CacheEntry e;
-    e.components.template_id = "toy_attention";
-    e.components.content_digest = "content";
-    e.components.variant = variant;
-    e.components.options = "opts";
-    e.components.arch = "sm_90";
-    e.components.nvrtc_version = "13.0";
-    e.key = e.components.key();
-    e.compiled.cubin = std::string(cubin_bytes, '\0');
-    for (std::size_t i = 0; i < cubin_bytes; ++i) e.compiled.cubin[i] = static_cast<char>((i * 131 + variant.size()) & 0xff);
-    e.compiled.log = "ptxas info : Used 10 registers";
-    e.compiled.lowered_name = "_Z1kv";
-    e.compiled.resources.registers = 10;
-    e.compiled.resources.parsed = true;
-    e.compiled.warnings = {"warning: something"};
-    e.compiled.compile_ms = 12.5;
-    e.created_unix_ms = 1000;
-    return e;
-}
-
 fs::path entry_path(const DiskCache& disk, const std::string& key) { return fs::path(disk.root()) / key.substr(0, 2) / key; }
 
 }  // namespace
@@ -43,7 +22,7 @@ TEST_CASE("entries round-trip through the documented layout", "[disk_cache]") {
     test::TempDir dir;
     DiskCache disk(dir.str(), 1ull << 30);
     REQUIRE(disk.enabled());
-    CacheEntry e = fake_entry("toy_attention:threads=64");
+    CacheEntry e = test::fake_cache_entry("toy_attention:threads=64");
     REQUIRE(disk.store(e));
     fs::path path = entry_path(disk, e.key);
     CHECK(fs::exists(path / "kernel.cubin"));
@@ -61,14 +40,14 @@ TEST_CASE("entries round-trip through the documented layout", "[disk_cache]") {
     CHECK(loaded->compiled.warnings == e.compiled.warnings);
     CHECK(loaded->compiled.resources.registers == 10);
     CHECK(loaded->components.variant == e.components.variant);
-    CHECK_FALSE(disk.load(fake_entry("other").key));
+    CHECK_FALSE(disk.load(test::fake_cache_entry("other").key));
     CHECK(disk.quarantined_count() == 0);
 }
 
 TEST_CASE("damaged entries are quarantined and read as misses", "[disk_cache]") {
     test::TempDir dir;
     DiskCache disk(dir.str(), 1ull << 30);
-    CacheEntry e = fake_entry("toy_attention:threads=64");
+    CacheEntry e = test::fake_cache_entry("toy_attention:threads=64");
     REQUIRE(disk.store(e));
     fs::path path = entry_path(disk, e.key);
 
@@ -81,7 +60,7 @@ TEST_CASE("damaged entries are quarantined and read as misses", "[disk_cache]") 
     }
     SECTION("missing cubin") { fs::remove(path / "kernel.cubin"); }
     SECTION("foreign entry: a manifest written for another key") {
-        CacheEntry other = fake_entry("toy_attention:threads=256");
+        CacheEntry other = test::fake_cache_entry("toy_attention:threads=256");
         std::ofstream(path / "entry.json") << entry_to_json(other, xxh3_64(other.compiled.cubin));
     }
     SECTION("foreign entry: another key schema version") {
@@ -107,7 +86,7 @@ TEST_CASE("a cache folder that cannot be written means memory only", "[disk_cach
     DiskCache disk((dir.path() / "file" / "cache").string(), 1ull << 30);
     CHECK_FALSE(disk.enabled());
     CHECK_THAT(disk.disabled_reason(), Catch::Contains("cannot create"));
-    CacheEntry e = fake_entry("toy_attention:threads=64");
+    CacheEntry e = test::fake_cache_entry("toy_attention:threads=64");
     CHECK_FALSE(disk.store(e));
     CHECK_FALSE(disk.load(e.key));
     CHECK(disk.list().empty());
@@ -119,7 +98,7 @@ TEST_CASE("the byte cap evicts the least recently used entries", "[disk_cache]")
     DiskCache disk(dir.str(), 3 * 8192 + 4096);
     std::vector<CacheEntry> entries;
     for (int i = 0; i < 3; ++i) {
-        entries.push_back(fake_entry("toy_attention:n=" + std::to_string(i), 7000));
+        entries.push_back(test::fake_cache_entry("toy_attention:n=" + std::to_string(i), 7000));
         REQUIRE(disk.store(entries.back()));
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -127,7 +106,7 @@ TEST_CASE("the byte cap evicts the least recently used entries", "[disk_cache]")
     // Use entry 0 so entry 1 becomes the least recently used.
     REQUIRE(disk.load(entries[0].key));
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    CacheEntry fourth = fake_entry("toy_attention:n=3", 7000);
+    CacheEntry fourth = test::fake_cache_entry("toy_attention:n=3", 7000);
     REQUIRE(disk.store(fourth));
     CHECK(disk.load(entries[0].key));
     CHECK_FALSE(disk.load(entries[1].key));
@@ -142,8 +121,8 @@ TEST_CASE("the byte cap evicts the least recently used entries", "[disk_cache]")
 TEST_CASE("verify, explain_miss and clear", "[disk_cache]") {
     test::TempDir dir;
     DiskCache disk(dir.str(), 1ull << 30);
-    CacheEntry a = fake_entry("toy_attention:threads=64,mode=plain");
-    CacheEntry b = fake_entry("toy_attention:threads=128,mode=plain");
+    CacheEntry a = test::fake_cache_entry("toy_attention:threads=64,mode=plain");
+    CacheEntry b = test::fake_cache_entry("toy_attention:threads=128,mode=plain");
     REQUIRE(disk.store(a));
     REQUIRE(disk.store(b));
     fs::resize_file(entry_path(disk, b.key) / "kernel.cubin", 10);
